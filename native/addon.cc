@@ -1,0 +1,32 @@
+// Module entry: exports the Dataplane class and the compiled-in constants
+// that src/io/native.ts checks against src/io/native-binding.ts at load.
+#include <napi.h>
+
+#include "dataplane.h"
+#include "port.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace tapbridge;
+  exports.Set("Dataplane", Dataplane::Init(env));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("VNET_AREA", kVnetArea);
+  c.Set("HEADROOM", kHeadroom);
+  c.Set("VNET_HDR_LEN", kVnetHdrLen);
+  c.Set("MAX_PORTS", kMaxPorts);
+  c.Set("EGRESS_WORDS", kEgressWords);
+  c.Set("PORT_STAT_COUNT", kPortStatCount);
+  c.Set("DP_STAT_COUNT", kDpStatCount);
+  c.Set("DP_STAT_CALLBACK_ERRORS", static_cast<uint32_t>(kCallbackErrors));
+  c.Set("MAX_BATCH_SIZE", kMaxBatch);
+  c.Set("MIN_SLOT_SIZE", kMinSlotSize);
+  c.Set("MAX_ROUNDS_PER_WAKEUP", 8u);
+  c.Set("TX_QUEUE_CAPACITY", 1024u);
+  exports.Set("constants", c);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tapbridge, Init)

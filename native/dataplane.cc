@@ -1,0 +1,556 @@
+// Dataplane: the N-API class. Owns the slab (one ArrayBuffer, slot i holds
+// frame i) and the descriptor/stat typed arrays, which are created once and
+// returned as the same objects on every property read. Each port has a
+// level-triggered uv_poll; a wake-up runs up to 8 batches from that port, each
+// followed by ONE onBatch(n) call made with MakeCallback semantics (callback
+// scope, microtasks). transmit() walks the egress bitmasks port by port: a
+// TAP gets one writev per frame, an AF_PACKET socket one sendmmsg per call
+// (segmenting GSO frames / completing checksums in a scratch buffer when the
+// socket takes no virtio-net header). Nothing on the frame path allocates.
+#include "dataplane.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "netns.h"
+#include "tap.h"
+
+namespace tapbridge {
+
+namespace {
+
+constexpr uint32_t kMaxRounds = 8;
+constexpr uint32_t kTxQueueCap = 1024;
+constexpr size_t kScratchSize = 2u << 20;
+constexpr size_t kMaxSlab = 1u << 30;
+
+inline uint64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void ThrowSys(Napi::Env env, const SysError& e) {
+  Napi::Error err = Napi::Error::New(env, e.message);
+  const char* name = strerrorname_np(e.err);
+  err.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  err.Set("errno", Napi::Number::New(env, e.err));
+  err.Set("syscall", Napi::String::New(env, e.syscall));
+  err.ThrowAsJavaScriptException();
+}
+
+// Argument errors carry code EINVAL so describeNativeError() words them too.
+void ThrowType(Napi::Env env, const std::string& msg) {
+  Napi::TypeError err = Napi::TypeError::New(env, msg);
+  err.Set("code", Napi::String::New(env, "EINVAL"));
+  err.ThrowAsJavaScriptException();
+}
+
+void ThrowRange(Napi::Env env, const std::string& msg) {
+  Napi::RangeError err = Napi::RangeError::New(env, msg);
+  err.Set("code", Napi::String::New(env, "EINVAL"));
+  err.ThrowAsJavaScriptException();
+}
+
+// Reads an optional integer option; false (with a JS exception) when invalid.
+bool ReadInt(Napi::Env env, Napi::Object o, const char* key, const char* where, int64_t min, int64_t max,
+             bool required, int64_t* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined()) {
+    if (!required) return true;
+    ThrowType(env, std::string(where) + ": option " + key + " is required");
+    return false;
+  }
+  if (!v.IsNumber()) {
+    ThrowType(env, std::string(where) + ": option " + key + " must be a number");
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s: option %s must be an integer from %lld to %lld (got %g)", where, key,
+             static_cast<long long>(min), static_cast<long long>(max), d);
+    ThrowRange(env, buf);
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool ReadBool(Napi::Env env, Napi::Object o, const char* key, const char* where, bool* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined()) return true;
+  if (!v.IsBoolean()) {
+    ThrowType(env, std::string(where) + ": option " + key + " must be a boolean");
+    return false;
+  }
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool ReadString(Napi::Env env, Napi::Object o, const char* key, const char* where, bool required, std::string* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined()) {
+    if (!required) return true;
+    ThrowType(env, std::string(where) + ": option " + key + " is required");
+    return false;
+  }
+  if (!v.IsString()) {
+    ThrowType(env, std::string(where) + ": option " + key + " must be a string");
+    return false;
+  }
+  *out = v.As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool CheckIfname(Napi::Env env, const std::string& name, const char* where) {
+  if (name.empty() || name.size() > 15) {
+    ThrowRange(env, std::string(where) + ": interface name \"" + name + "\" must be 1 to 15 bytes long");
+    return false;
+  }
+  if (name.find('/') != std::string::npos || name.find_first_of(" \t\n:") != std::string::npos) {
+    ThrowRange(env, std::string(where) + ": interface name \"" + name + "\" contains '/', ':' or whitespace");
+    return false;
+  }
+  return true;
+}
+
+void PollCallback(uv_poll_t* handle, int status, int events) {
+  Port* port = static_cast<Port*>(handle->data);
+  if (!port || !port->open) return;
+  if (status < 0) return;  // e.g. EBADF after the device vanished: closePort cleans up
+  port->dp->OnReadable(port);
+}
+
+void PortClosed(uv_handle_t* handle) { delete static_cast<Port*>(handle->data); }
+
+}  // namespace
+
+Napi::Function Dataplane::Init(Napi::Env env) {
+  return DefineClass(env, "Dataplane",
+                     {
+                         InstanceMethod<&Dataplane::OpenTap>("openTap"),
+                         InstanceMethod<&Dataplane::OpenPacket>("openPacket"),
+                         InstanceMethod<&Dataplane::ClosePort>("closePort"),
+                         InstanceMethod<&Dataplane::Transmit>("transmit"),
+                         InstanceMethod<&Dataplane::Close>("close"),
+                         InstanceMethod<&Dataplane::RefMethod>("ref"),
+                         InstanceMethod<&Dataplane::UnrefMethod>("unref"),
+                         InstanceAccessor<&Dataplane::GetSlab>("slab", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetRxPort>("rxPort", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetFrameOffset>("frameOffset", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetFrameLength>("frameLength", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetEgress>("egress", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetPortStats>("portStats", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetDpStats>("dpStats", napi_enumerable),
+                     });
+}
+
+Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplane>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    ThrowType(env, "new Dataplane(options, onBatch) needs an options object {batchSize, slotSize} and an onBatch function");
+    return;
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  int64_t batch = 0, slot = 0;
+  if (!ReadInt(env, o, "batchSize", "new Dataplane", 1, kMaxBatch, true, &batch)) return;
+  if (!ReadInt(env, o, "slotSize", "new Dataplane", kMinSlotSize, 16 << 20, true, &slot)) return;
+  if (static_cast<size_t>(batch) * static_cast<size_t>(slot) > kMaxSlab) {
+    ThrowRange(env, "new Dataplane: batchSize * slotSize must not exceed 1 GiB");
+    return;
+  }
+  batchSize_ = static_cast<uint32_t>(batch);
+  slotSize_ = static_cast<uint32_t>(slot);
+  slabSize_ = static_cast<size_t>(batchSize_) * slotSize_;
+
+  Napi::ArrayBuffer slab = Napi::ArrayBuffer::New(env, slabSize_);
+  if (env.IsExceptionPending()) return;
+  slab_ = static_cast<uint8_t*>(slab.Data());
+  slabRef_ = Napi::Persistent(slab);
+
+  Napi::Uint16Array rx = Napi::Uint16Array::New(env, batchSize_);
+  Napi::Uint32Array off = Napi::Uint32Array::New(env, batchSize_);
+  Napi::Uint32Array len = Napi::Uint32Array::New(env, batchSize_);
+  Napi::Uint32Array egress = Napi::Uint32Array::New(env, static_cast<size_t>(batchSize_) * kEgressWords);
+  Napi::Float64Array ps = Napi::Float64Array::New(env, kMaxPorts * kPortStatCount);
+  Napi::Float64Array ds = Napi::Float64Array::New(env, kDpStatCount);
+  if (env.IsExceptionPending()) return;
+  rxPort_ = rx.Data();
+  frameOffset_ = off.Data();
+  frameLength_ = len.Data();
+  egress_ = egress.Data();
+  portStats_ = ps.Data();
+  dpStats_ = ds.Data();
+  rxPortRef_ = Napi::Persistent(Napi::Object(env, rx));
+  frameOffsetRef_ = Napi::Persistent(Napi::Object(env, off));
+  frameLengthRef_ = Napi::Persistent(Napi::Object(env, len));
+  egressRef_ = Napi::Persistent(Napi::Object(env, egress));
+  portStatsRef_ = Napi::Persistent(Napi::Object(env, ps));
+  dpStatsRef_ = Napi::Persistent(Napi::Object(env, ds));
+  onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+  asyncContext_.reset(new Napi::AsyncContext(env, "tapbridge:batch"));
+
+  txMsgs_.reset(new struct mmsghdr[kTxQueueCap]());
+  txIovs_.reset(new struct iovec[2 * kTxQueueCap]());
+  txLens_.reset(new uint32_t[kTxQueueCap]());
+  txq_.msgs = txMsgs_.get();
+  txq_.iovs = txIovs_.get();
+  txq_.lens = txLens_.get();
+  txq_.cap = kTxQueueCap;
+  scratch_.reset(new uint8_t[kScratchSize]);
+  scratchCap_ = kScratchSize;
+  segs_.reset(new Segment[kTxQueueCap]);
+
+  if (napi_get_uv_event_loop(env, &loop_) != napi_ok || !loop_) {
+    Napi::Error::New(env, "new Dataplane: no event loop").ThrowAsJavaScriptException();
+    return;
+  }
+  if (napi_add_env_cleanup_hook(env, CleanupHook, this) == napi_ok) cleanupHookAdded_ = true;
+}
+
+Dataplane::~Dataplane() {
+  CloseAll();
+  if (cleanupHookAdded_) napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
+}
+
+void Dataplane::CleanupHook(void* arg) {
+  Dataplane* self = static_cast<Dataplane*>(arg);
+  self->cleanupHookAdded_ = false;
+  self->openCount_ = 0;  // the env is going away: no Unref on the wrapper
+  for (uint32_t i = 0; i < kMaxPorts; i++) self->ClosePortInternal(i, false);
+}
+
+bool Dataplane::CheckIndex(Napi::Env env, const Napi::Value& v, bool mustBeFree, uint32_t* index) {
+  if (!v.IsNumber()) {
+    ThrowType(env, "the port index must be a number");
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < kMaxPorts) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    char buf[128];
+    snprintf(buf, sizeof(buf), "port index %g is out of range: it must be an integer from 0 to %u", d, kMaxPorts - 1);
+    ThrowRange(env, buf);
+    return false;
+  }
+  *index = static_cast<uint32_t>(d);
+  if (mustBeFree && ports_[*index]) {
+    Napi::Error err = Napi::Error::New(env, "port index " + std::to_string(*index) + " is already in use by " +
+                                                ports_[*index]->ifname + "; close it first");
+    err.Set("code", Napi::String::New(env, "EADDRINUSE"));
+    err.ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Dataplane::StartPort(Napi::Env env, Port* port, const OpenedInfo& oi) {
+  port->dp = this;
+  int rc = uv_poll_init(loop_, &port->poll, port->fd);
+  if (rc == 0) {
+    port->poll.data = port;
+    port->open = true;
+    rc = uv_poll_start(&port->poll, UV_READABLE, PollCallback);
+    if (rc != 0) {
+      port->open = false;
+      uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), nullptr);
+    }
+  }
+  if (rc != 0) {
+    // uv_close above needs the Port alive until its callback: leak-free path is to
+    // close the fd now and delete the Port only if the handle never got initialised.
+    if (port->kind == PortKind::kPacket) PacketUnmap(port);
+    if (port->kind == PortKind::kTap && !port->persistent) TapClearPersist(port);
+    close(port->fd);
+    port->fd = -1;
+    SysError e;
+    Fail(&e, -rc, "uv_poll", "uv_poll on " + port->ifname);
+    if (!port->poll.data) delete port;
+    ThrowSys(env, e);
+    return env.Undefined();
+  }
+  if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&port->poll));
+  ports_[port->index] = port;
+  if (openCount_++ == 0) Ref();  // open ports keep the wrapper (and onBatch) alive
+
+  double* stats = portStats_ + static_cast<size_t>(port->index) * kPortStatCount;
+  for (uint32_t c = 0; c < kPortStatCount; c++) stats[c] = 0;
+
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("ifname", Napi::String::New(env, oi.ifname));
+  r.Set("ifindex", Napi::Number::New(env, oi.ifindex));
+  r.Set("mtu", Napi::Number::New(env, oi.mtu));
+  r.Set("mac", Napi::String::New(env, FormatMac(oi.mac)));
+  r.Set("vnetHdr", Napi::Boolean::New(env, oi.vnet));
+  if (port->kind == PortKind::kTap) r.Set("created", Napi::Boolean::New(env, oi.created));
+  return r;
+}
+
+Napi::Value Dataplane::OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t index;
+  if (!CheckIndex(env, info[0], true, &index)) return env.Undefined();
+  if (!info[1].IsObject()) {
+    ThrowType(env, "openTap(index, options) needs an options object with a name");
+    return env.Undefined();
+  }
+  Napi::Object o = info[1].As<Napi::Object>();
+  TapOptions t;
+  int64_t mtu = 0;
+  std::string mac;
+  if (!ReadString(env, o, "name", "openTap", true, &t.name) || !CheckIfname(env, t.name, "openTap") ||
+      !ReadString(env, o, "netnsPath", "openTap", false, &t.netnsPath) ||
+      !ReadBool(env, o, "persist", "openTap", &t.persist) ||
+      !ReadInt(env, o, "mtu", "openTap", 68, 65535, false, &mtu) ||
+      !ReadString(env, o, "mac", "openTap", false, &mac) || !ReadBool(env, o, "up", "openTap", &t.up))
+    return env.Undefined();
+  t.mtu = static_cast<int>(mtu);
+  if (!mac.empty() || o.Has("mac")) {
+    if (!ParseMac(mac, t.mac)) {
+      ThrowType(env, "openTap: mac \"" + mac + "\" is not of the form aa:bb:cc:dd:ee:ff");
+      return env.Undefined();
+    }
+    t.hasMac = true;
+  }
+  Port* port = new Port;
+  port->index = index;
+  SysError e;
+  OpenedInfo oi;
+  if (!TapOpen(t, port, &oi, &e)) {
+    delete port;
+    ThrowSys(env, e);
+    return env.Undefined();
+  }
+  return StartPort(env, port, oi);
+}
+
+Napi::Value Dataplane::OpenPacket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t index;
+  if (!CheckIndex(env, info[0], true, &index)) return env.Undefined();
+  if (!info[1].IsObject()) {
+    ThrowType(env, "openPacket(index, options) needs an options object with an ifname");
+    return env.Undefined();
+  }
+  Napi::Object o = info[1].As<Napi::Object>();
+  PacketOptions p;
+  int64_t blockSize = p.blockSize, blockCount = p.blockCount, tov = p.retireTimeoutMs, rcv = p.rcvbuf, snd = p.sndbuf;
+  if (!ReadString(env, o, "ifname", "openPacket", true, &p.ifname) || !CheckIfname(env, p.ifname, "openPacket") ||
+      !ReadString(env, o, "netnsPath", "openPacket", false, &p.netnsPath) ||
+      !ReadBool(env, o, "promisc", "openPacket", &p.promisc) || !ReadBool(env, o, "vnetHdr", "openPacket", &p.vnet) ||
+      !ReadInt(env, o, "ringBlockSize", "openPacket", 128 << 10, 1 << 30, false, &blockSize) ||
+      !ReadInt(env, o, "ringBlockCount", "openPacket", 1, 65536, false, &blockCount) ||
+      !ReadInt(env, o, "retireTimeoutMs", "openPacket", 0, 60000, false, &tov) ||
+      !ReadInt(env, o, "rcvbuf", "openPacket", 1, 0x7fffffff, false, &rcv) ||
+      !ReadInt(env, o, "sndbuf", "openPacket", 1, 0x7fffffff, false, &snd))
+    return env.Undefined();
+  if (blockSize & (blockSize - 1)) {
+    ThrowRange(env, "openPacket: option ringBlockSize must be a power of two");
+    return env.Undefined();
+  }
+  if (static_cast<uint64_t>(blockSize) * static_cast<uint64_t>(blockCount) > (1ull << 32) - 1) {
+    ThrowRange(env, "openPacket: ringBlockSize * ringBlockCount must stay below 4 GiB");
+    return env.Undefined();
+  }
+  p.blockSize = static_cast<uint32_t>(blockSize);
+  p.blockCount = static_cast<uint32_t>(blockCount);
+  p.retireTimeoutMs = static_cast<uint32_t>(tov);
+  p.rcvbuf = static_cast<int>(rcv);
+  p.sndbuf = static_cast<int>(snd);
+  Port* port = new Port;
+  port->index = index;
+  SysError e;
+  OpenedInfo oi;
+  if (!PacketOpen(p, port, &oi, &e)) {
+    delete port;
+    ThrowSys(env, e);
+    return env.Undefined();
+  }
+  return StartPort(env, port, oi);
+}
+
+void Dataplane::ClosePortInternal(uint32_t index, bool removePersistent) {
+  Port* port = ports_[index];
+  if (!port) return;
+  ports_[index] = nullptr;
+  double* stats = portStats_ + static_cast<size_t>(index) * kPortStatCount;
+  if (port->kind == PortKind::kPacket) PacketReadDrops(port, stats);
+  port->open = false;
+  // uv_close takes the fd out of epoll; the fd is closed right away so a
+  // non-persistent TAP is gone when close()/closePort() returns.
+  uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), PortClosed);
+  if (port->kind == PortKind::kPacket) PacketUnmap(port);
+  if (removePersistent && port->kind == PortKind::kTap) TapClearPersist(port);
+  close(port->fd);
+  port->fd = -1;
+  if (openCount_ > 0 && --openCount_ == 0) Unref();
+}
+
+void Dataplane::CloseAll() {
+  for (uint32_t i = 0; i < kMaxPorts; i++) ClosePortInternal(i, false);
+}
+
+Napi::Value Dataplane::ClosePort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t index;
+  if (!CheckIndex(env, info[0], false, &index)) return env.Undefined();
+  bool remove = info.Length() > 1 && info[1].ToBoolean().Value();
+  ClosePortInternal(index, remove);
+  return env.Undefined();
+}
+
+Napi::Value Dataplane::Close(const Napi::CallbackInfo& info) {
+  CloseAll();
+  return info.Env().Undefined();
+}
+
+Napi::Value Dataplane::RefMethod(const Napi::CallbackInfo& info) {
+  refed_ = true;
+  for (Port* p : ports_)
+    if (p) uv_ref(reinterpret_cast<uv_handle_t*>(&p->poll));
+  return info.Env().Undefined();
+}
+
+Napi::Value Dataplane::UnrefMethod(const Napi::CallbackInfo& info) {
+  refed_ = false;
+  for (Port* p : ports_)
+    if (p) uv_unref(reinterpret_cast<uv_handle_t*>(&p->poll));
+  return info.Env().Undefined();
+}
+
+void Dataplane::OnReadable(Port* port) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Object self = Value();
+  const uint32_t index = port->index;
+  double* stats = portStats_ + static_cast<size_t>(index) * kPortStatCount;
+  dpStats_[kWakeups] += 1;
+  const RxBatch b{slab_, slotSize_, batchSize_, rxPort_, frameOffset_, frameLength_, stats};
+  for (uint32_t round = 0; round < kMaxRounds; round++) {
+    uint64_t t0 = NowNs();
+    bool more = false;
+    uint32_t n = port->kind == PortKind::kTap ? TapReceive(port, b, &more) : PacketReceive(port, b, &more);
+    uint64_t t1 = NowNs();
+    dpStats_[kRxNanos] += static_cast<double>(t1 - t0);
+    if (n == 0) break;
+    dpStats_[kBatches] += 1;
+    dpStats_[kFrames] += n;
+    napi_value argv[1] = {Napi::Number::New(env, n)};
+    onBatch_.MakeCallback(self, 1, argv, *asyncContext_);
+    dpStats_[kJsNanos] += static_cast<double>(NowNs() - t1);
+    if (env.IsExceptionPending()) {
+      Napi::Error err = env.GetAndClearPendingException();
+      dpStats_[kCallbackErrors] += 1;
+      if (!reportedCallbackError_) {
+        reportedCallbackError_ = true;
+        Napi::Value stack = err.Value().Get("stack");
+        std::string text = stack.IsString() ? stack.As<Napi::String>().Utf8Value() : err.Message();
+        fprintf(stderr, "tapbridge: onBatch threw (counted in dpStats[6], reported once): %s\n", text.c_str());
+      }
+    }
+    if (ports_[index] != port || !more) break;
+  }
+  if (ports_[index] == port && port->kind == PortKind::kPacket && (++port->wakeups & 63) == 0)
+    PacketReadDrops(port, stats);
+}
+
+Napi::Value Dataplane::Transmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, "transmit(count) needs a number");
+    return env.Undefined();
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= batchSize_) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    ThrowRange(env, "transmit: count must be an integer from 0 to batchSize (" + std::to_string(batchSize_) + ")");
+    return env.Undefined();
+  }
+  uint32_t count = static_cast<uint32_t>(d);
+  if (count == 0) return env.Undefined();
+  uint64_t t0 = NowNs();
+  for (Port* p : ports_)
+    if (p) TransmitTo(p, count);
+  dpStats_[kTxNanos] += static_cast<double>(NowNs() - t0);
+  return env.Undefined();
+}
+
+void Dataplane::TransmitTo(Port* port, uint32_t count) {
+  const uint32_t word = port->index >> 5;
+  const uint32_t bit = 1u << (port->index & 31);
+  double* stats = portStats_ + static_cast<size_t>(port->index) * kPortStatCount;
+  const bool isTap = port->kind == PortKind::kTap;
+  txq_.count = 0;
+  scratchUsed_ = 0;
+  auto flush = [&]() {
+    if (txq_.count) PacketFlush(port, &txq_, stats);
+    scratchUsed_ = 0;
+  };
+  for (uint32_t i = 0; i < count; i++) {
+    if (!(egress_[i * kEgressWords + word] & bit)) continue;
+    const size_t slotStart = static_cast<size_t>(i) * slotSize_;
+    const size_t off = frameOffset_[i];
+    const uint32_t len = frameLength_[i];
+    if (len < 14 || off < slotStart + kVnetArea || off + len > slotStart + slotSize_) {
+      stats[kTxErrors] += 1;  // descriptor does not fit its slot
+      continue;
+    }
+    const uint8_t* vnet = slab_ + slotStart;
+    const uint8_t* frame = slab_ + off;
+    if (isTap) {
+      TapSend(port, vnet, frame, len, stats);
+      continue;
+    }
+    if (port->vnet) {
+      TxQueuePush(&txq_, vnet, frame, len);
+    } else {
+      const uint8_t gso = vnet[1] & 0x7f;
+      if (gso != 0) {
+        if (gso != 1 && gso != 4) {
+          stats[kTxGsoDropped] += 1;
+          continue;
+        }
+        uint32_t nsegs = 0;
+        GsoResult r = GsoSegmentTcp(vnet, frame, len, scratch_.get() + scratchUsed_, scratchCap_ - scratchUsed_,
+                                    segs_.get(), txq_.cap - txq_.count, &nsegs);
+        if (r == GsoResult::kNoSpace && (txq_.count || scratchUsed_)) {
+          flush();
+          r = GsoSegmentTcp(vnet, frame, len, scratch_.get(), scratchCap_, segs_.get(), txq_.cap, &nsegs);
+        }
+        if (r != GsoResult::kOk) {
+          stats[kTxGsoDropped] += 1;
+          continue;
+        }
+        uint8_t* base = scratch_.get() + scratchUsed_;
+        size_t used = 0;
+        for (uint32_t s = 0; s < nsegs; s++) {
+          TxQueuePush(&txq_, nullptr, base + segs_[s].offset, segs_[s].length);
+          used = segs_[s].offset + segs_[s].length;
+        }
+        scratchUsed_ += used;
+        stats[kTxSegmented] += 1;
+      } else if (vnet[0] & 1) {
+        if (scratchCap_ - scratchUsed_ < len) flush();
+        uint8_t* out = scratch_.get() + scratchUsed_;
+        if (!CompleteChecksum(vnet, frame, len, out)) {
+          stats[kTxErrors] += 1;
+          continue;
+        }
+        scratchUsed_ += len;
+        TxQueuePush(&txq_, nullptr, out, len);
+      } else {
+        TxQueuePush(&txq_, nullptr, frame, len);
+      }
+    }
+    if (txq_.count == txq_.cap) flush();
+  }
+  if (!isTap) flush();
+}
+
+}  // namespace tapbridge

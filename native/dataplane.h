@@ -1,0 +1,84 @@
+// The JS-visible Dataplane class: owns the slab and descriptor arrays, the
+// ports (TAP / AF_PACKET) and their uv_poll handles, runs receive batches and
+// calls onBatch once per batch, and implements transmit().
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "gso.h"
+#include "packet.h"
+#include "port.h"
+
+namespace tapbridge {
+
+class Dataplane : public Napi::ObjectWrap<Dataplane> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Dataplane(const Napi::CallbackInfo& info);
+  ~Dataplane() override;
+
+  void OnReadable(Port* port);
+
+ private:
+  Napi::Value OpenTap(const Napi::CallbackInfo& info);
+  Napi::Value OpenPacket(const Napi::CallbackInfo& info);
+  Napi::Value ClosePort(const Napi::CallbackInfo& info);
+  Napi::Value Transmit(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value RefMethod(const Napi::CallbackInfo& info);
+  Napi::Value UnrefMethod(const Napi::CallbackInfo& info);
+
+  Napi::Value GetSlab(const Napi::CallbackInfo&) { return slabRef_.Value(); }
+  Napi::Value GetRxPort(const Napi::CallbackInfo&) { return rxPortRef_.Value(); }
+  Napi::Value GetFrameOffset(const Napi::CallbackInfo&) { return frameOffsetRef_.Value(); }
+  Napi::Value GetFrameLength(const Napi::CallbackInfo&) { return frameLengthRef_.Value(); }
+  Napi::Value GetEgress(const Napi::CallbackInfo&) { return egressRef_.Value(); }
+  Napi::Value GetPortStats(const Napi::CallbackInfo&) { return portStatsRef_.Value(); }
+  Napi::Value GetDpStats(const Napi::CallbackInfo&) { return dpStatsRef_.Value(); }
+
+  // Checks the port index argument; throws and returns false when unusable.
+  bool CheckIndex(Napi::Env env, const Napi::Value& v, bool mustBeFree, uint32_t* index);
+  Napi::Value StartPort(Napi::Env env, Port* port, const struct OpenedInfo& info);
+  void ClosePortInternal(uint32_t index, bool removePersistent);
+  void CloseAll();
+  void TransmitTo(Port* port, uint32_t count);
+  static void CleanupHook(void* arg);
+
+  uv_loop_t* loop_ = nullptr;
+  bool cleanupHookAdded_ = false;
+  bool refed_ = true;
+  uint32_t openCount_ = 0;
+  uint32_t batchSize_ = 0;
+  uint32_t slotSize_ = 0;
+  size_t slabSize_ = 0;
+  bool reportedCallbackError_ = false;
+
+  uint8_t* slab_ = nullptr;
+  uint16_t* rxPort_ = nullptr;
+  uint32_t* frameOffset_ = nullptr;
+  uint32_t* frameLength_ = nullptr;
+  uint32_t* egress_ = nullptr;
+  double* portStats_ = nullptr;
+  double* dpStats_ = nullptr;
+
+  Napi::Reference<Napi::ArrayBuffer> slabRef_;
+  Napi::ObjectReference rxPortRef_, frameOffsetRef_, frameLengthRef_, egressRef_, portStatsRef_, dpStatsRef_;
+  Napi::FunctionReference onBatch_;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+
+  Port* ports_[kMaxPorts] = {};
+
+  // Transmit scratch (allocated once): sendmmsg batch, software GSO output.
+  TxQueue txq_;
+  std::unique_ptr<struct mmsghdr[]> txMsgs_;
+  std::unique_ptr<struct iovec[]> txIovs_;
+  std::unique_ptr<uint32_t[]> txLens_;
+  std::unique_ptr<uint8_t[]> scratch_;
+  size_t scratchCap_ = 0;
+  size_t scratchUsed_ = 0;
+  std::unique_ptr<Segment[]> segs_;
+};
+
+}  // namespace tapbridge

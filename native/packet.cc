@@ -1,0 +1,233 @@
+// AF_PACKET ports. Open order matters: PACKET_VERSION and PACKET_VNET_HDR
+// before PACKET_RX_RING; the socket is created with protocol 0 and only
+// starts receiving at bind(ETH_P_ALL, ifindex), so nothing from other
+// interfaces is queued meanwhile. Receive walks TPACKET_V3 blocks owned by
+// user space (TP_STATUS_USER), copies each frame into its slot, re-inserts
+// the VLAN tag the kernel stripped, and hands a block back once all its
+// packets are consumed; the cursor survives a batch that fills mid-block.
+#include "packet.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "netns.h"
+
+namespace tapbridge {
+
+namespace {
+inline struct tpacket_block_desc* Block(Ring& r, uint32_t i) {
+  return reinterpret_cast<struct tpacket_block_desc*>(r.map + static_cast<size_t>(i) * r.blockSize);
+}
+inline uint32_t BlockStatus(struct tpacket_block_desc* bd) {
+  return __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
+}
+inline void ReleaseBlock(Ring& r) {
+  __atomic_store_n(&Block(r, r.block)->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  r.inBlock = false;
+  r.pkt = nullptr;
+  r.pktLeft = 0;
+  r.block = (r.block + 1) % r.blockCount;
+}
+
+bool SetBufForce(int fd, int force, int plain, int value) {
+  if (setsockopt(fd, SOL_SOCKET, force, &value, sizeof(value)) == 0) return true;
+  return setsockopt(fd, SOL_SOCKET, plain, &value, sizeof(value)) == 0;
+}
+}  // namespace
+
+bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* e) {
+  NetnsGuard ns;
+  if (!ns.Enter(o.netnsPath, e)) return false;
+  int ifindex;
+  if (!IfIndex(o.ifname, &ifindex, e)) return false;
+
+  FdGuard fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return Fail(e, errno, "socket", "socket(AF_PACKET) for " + o.ifname);
+
+  FdGuard sock(OpenIoctlSocket(e));
+  if (sock.get() < 0) return false;
+  if (!SetUp(sock.get(), o.ifname, e)) return false;
+
+  int v = TPACKET_V3;
+  if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+    return Fail(e, errno, "setsockopt", "PACKET_VERSION " + o.ifname);
+  if (o.vnet) {
+    int one = 1;
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
+      return Fail(e, errno, "setsockopt", "PACKET_VNET_HDR " + o.ifname);
+  }
+  int one = 1;
+  if (setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
+    return Fail(e, errno, "setsockopt", "PACKET_IGNORE_OUTGOING " + o.ifname);
+  if (!SetBufForce(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, o.rcvbuf))
+    return Fail(e, errno, "setsockopt", "SO_RCVBUF " + o.ifname);
+  if (!SetBufForce(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf))
+    return Fail(e, errno, "setsockopt", "SO_SNDBUF " + o.ifname);
+
+  struct tpacket_req3 req;
+  memset(&req, 0, sizeof(req));
+  req.tp_block_size = o.blockSize;
+  req.tp_block_nr = o.blockCount;
+  req.tp_frame_size = 2048;
+  req.tp_frame_nr = static_cast<unsigned>((static_cast<uint64_t>(o.blockSize) * o.blockCount) / 2048);
+  req.tp_retire_blk_tov = o.retireTimeoutMs;
+  req.tp_sizeof_priv = 0;
+  req.tp_feature_req_word = 0;
+  if (setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
+    return Fail(e, errno, "setsockopt", "PACKET_RX_RING " + o.ifname);
+  size_t mapLen = static_cast<size_t>(o.blockSize) * o.blockCount;
+  void* map = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+  if (map == MAP_FAILED) return Fail(e, errno, "mmap", "mmap rx ring of " + o.ifname);
+
+  auto unmap = [&]() { munmap(map, mapLen); };
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof(sll));
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = ifindex;
+  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sll), sizeof(sll)) < 0)
+    return Fail(e, errno, "bind", "bind AF_PACKET to " + o.ifname), unmap(), false;
+  if (o.promisc) {
+    struct packet_mreq mr;
+    memset(&mr, 0, sizeof(mr));
+    mr.mr_ifindex = ifindex;
+    mr.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+      return Fail(e, errno, "setsockopt", "PACKET_ADD_MEMBERSHIP promisc " + o.ifname), unmap(), false;
+  }
+  if (!GetInfo(sock.get(), o.ifname, &info->ifindex, &info->mtu, info->mac, e)) return unmap(), false;
+
+  info->ifname = o.ifname;
+  info->vnet = o.vnet;
+  port->kind = PortKind::kPacket;
+  port->vnet = o.vnet;
+  port->ifname = o.ifname;
+  port->ifindex = ifindex;
+  port->ring.map = static_cast<uint8_t*>(map);
+  port->ring.mapLen = mapLen;
+  port->ring.blockSize = o.blockSize;
+  port->ring.blockCount = o.blockCount;
+  port->ring.block = 0;
+  port->ring.inBlock = false;
+  port->fd = fd.release();
+  return true;
+}
+
+void PacketUnmap(Port* port) {
+  if (port->ring.map) munmap(port->ring.map, port->ring.mapLen);
+  port->ring.map = nullptr;
+}
+
+void PacketReadDrops(Port* port, double* stats) {
+  struct tpacket_stats_v3 st;
+  socklen_t len = sizeof(st);
+  if (port->fd >= 0 && getsockopt(port->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+    stats[kRxDropped] += st.tp_drops;
+}
+
+uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
+  Ring& r = port->ring;
+  const uint32_t cap = b.slotSize - kVnetArea - kHeadroom;
+  uint32_t n = 0;
+  while (n < b.max) {
+    if (!r.inBlock) {
+      struct tpacket_block_desc* bd = Block(r, r.block);
+      if (!(BlockStatus(bd) & TP_STATUS_USER)) break;
+      r.inBlock = true;
+      r.pktLeft = bd->hdr.bh1.num_pkts;
+      r.pkt = reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
+      b.stats[kRxSyscalls] += 1;
+      if (r.pktLeft == 0) {
+        ReleaseBlock(r);
+        continue;
+      }
+    }
+    auto* h = reinterpret_cast<struct tpacket3_hdr*>(r.pkt);
+    uint8_t* mac = r.pkt + h->tp_mac;
+    uint32_t snap = h->tp_snaplen;
+    bool tagged = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
+    uint32_t outLen = snap + (tagged ? 4 : 0);
+    if (snap < h->tp_len || snap < 14 || outLen > cap) {
+      b.stats[kRxDropped] += 1;
+    } else {
+      uint8_t* slot = b.slab + static_cast<size_t>(n) * b.slotSize;
+      uint8_t* dst = slot + kVnetArea + kHeadroom;
+      if (port->vnet) {
+        memcpy(slot, mac - kVnetHdrLen, kVnetHdrLen);
+      } else {
+        memset(slot, 0, kVnetHdrLen);
+      }
+      if (tagged) {
+        uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
+        uint16_t tci = h->hv1.tp_vlan_tci;
+        memcpy(dst, mac, 12);
+        dst[12] = static_cast<uint8_t>(tpid >> 8);
+        dst[13] = static_cast<uint8_t>(tpid);
+        dst[14] = static_cast<uint8_t>(tci >> 8);
+        dst[15] = static_cast<uint8_t>(tci);
+        memcpy(dst + 16, mac + 12, snap - 12);
+        if (port->vnet) {
+          // csum_start and hdr_len were computed for the untagged frame.
+          uint16_t hdrLen, csumStart;
+          memcpy(&hdrLen, slot + 2, 2);
+          memcpy(&csumStart, slot + 6, 2);
+          if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
+          if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
+          memcpy(slot + 2, &hdrLen, 2);
+          memcpy(slot + 6, &csumStart, 2);
+        }
+      } else {
+        memcpy(dst, mac, snap);
+      }
+      b.rxPort[n] = static_cast<uint16_t>(port->index);
+      b.frameOffset[n] = n * b.slotSize + kVnetArea + kHeadroom;
+      b.frameLength[n] = outLen;
+      b.stats[kRxPackets] += 1;
+      b.stats[kRxBytes] += outLen;
+      n++;
+    }
+    r.pktLeft--;
+    if (r.pktLeft == 0) {
+      ReleaseBlock(r);
+    } else {
+      r.pkt += h->tp_next_offset;
+    }
+  }
+  *more = r.inBlock || (BlockStatus(Block(r, r.block)) & TP_STATUS_USER);
+  return n;
+}
+
+void PacketFlush(Port* port, TxQueue* q, double* stats) {
+  uint32_t i = 0;
+  while (i < q->count) {
+    int r;
+    do {
+      r = sendmmsg(port->fd, q->msgs + i, q->count - i, MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    stats[kTxSyscalls] += 1;
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        stats[kTxDropped] += q->count - i;  // queue full: drop the rest, never wait
+        break;
+      }
+      stats[kTxErrors] += 1;  // this frame is bad (EMSGSIZE, EINVAL, ...): skip it
+      i++;
+      continue;
+    }
+    for (int k = 0; k < r; k++) {
+      stats[kTxPackets] += 1;
+      stats[kTxBytes] += q->lens[i + k];
+    }
+    i += static_cast<uint32_t>(r);
+  }
+  q->count = 0;
+}
+
+}  // namespace tapbridge

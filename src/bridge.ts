@@ -1,0 +1,455 @@
+/**
+ * A bridge: ports, a forwarding database, the decision loop, and the
+ * dataplane that moves frames.
+ *
+ * Frames arrive in batches: the addon calls `onNativeBatch(n)` once per batch
+ * received on a native port; `MemoryPort.send()` builds a batch in the same
+ * memory shape. Either way the same three steps follow — decide (forward.ts),
+ * `transmit` to native ports (one native call), copy out to in-memory ports
+ * (only when there are any). Timers (FDB ageing) run beside the data path on
+ * an unref'd interval, never inside it.
+ *
+ * The addon is created on the first native port, so a bridge of in-memory
+ * ports needs neither root nor the addon.
+ */
+import { allocateBatch, type Batch, batchFromNative, DEFAULT_BATCH_SIZE, fillSlot, SLOT_SIZE, slotCapacity } from "./batch.js";
+import { Counters } from "./counters.js";
+import { TapbridgeError } from "./errors.js";
+import { Fdb, NO_PORT } from "./fdb.js";
+import { Decider, type BpduHandler } from "./forward.js";
+import { formatMac, parseMac } from "./frame.js";
+import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_HDR_LEN, type NativeBinding, type NativeDataplane } from "./io/native-binding.js";
+import { loadNative } from "./io/native.js";
+import { NativePort } from "./io/native-port.js";
+import { silentLogger, type Logger } from "./log.js";
+import { MemoryPort } from "./memory-port.js";
+import { Port, type PortSettings } from "./port.js";
+import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./port-table.js";
+import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./reasons.js";
+
+export interface BridgeOptions {
+  name?: string;
+  /** Seconds a learned entry lives without traffic (default 300); 0: never learn, always flood. */
+  ageingTime?: number;
+  /** Cap on FDB entries (default 131072). */
+  maxFdbEntries?: number;
+  /** Frames per batch (default 64). */
+  batchSize?: number;
+  /** Bitmask of 01:80:C2:00:00:0X groups to forward (Linux group_fwd_mask; default 0). */
+  groupFwdMask?: number;
+  /** Milliseconds from a monotonic clock; injected by tests. */
+  clock?: () => number;
+  logger?: Logger;
+  /** The addon; injected by tests that swap it. */
+  native?: NativeBinding | (() => NativeBinding);
+}
+
+export interface FdbRecord {
+  mac: string;
+  vlan: number;
+  port: string;
+  /** Seconds since last seen (0 for static entries). */
+  ageing: number;
+  static: boolean;
+  sticky: boolean;
+}
+
+export interface PortStats {
+  name: string;
+  kind: Port["kind"];
+  index: number;
+  state: PortStateName;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  /** Frames lost before any decision (ring overruns, frames too large for a slot). */
+  rxDropped: number;
+  /** Egress queue full: dropped for this port only. */
+  txDropped: number;
+  txErrors: number;
+  /** Ingress drops by reason (only reasons with a count). */
+  drops: Record<string, number>;
+}
+
+export const AGEING_MAX_SECONDS = 1_000_000;
+
+export class Bridge {
+  readonly name: string;
+  readonly fdb: Fdb;
+  readonly portTable = new PortTable();
+  readonly counters = new Counters();
+  /** Exceptions caught inside the data path (a bug if ever non-zero). */
+  internalErrors = 0;
+
+  private readonly portsByIndex: (Port | undefined)[] = new Array(MAX_PORTS);
+  private readonly memoryPorts: MemoryPort[] = [];
+  private readonly decider: Decider;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private readonly batchSize: number;
+  private readonly nativeSource: NativeBinding | (() => NativeBinding);
+  private dp: NativeDataplane | undefined;
+  private batch: Batch;
+  private pending: { port: number; frame: Uint8Array; vnet?: Uint8Array }[] = [];
+  private busy = false;
+  private closed = false;
+  private referenced = true;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(options: BridgeOptions = {}) {
+    this.name = options.name ?? "br0";
+    this.clock = options.clock ?? (() => performance.now());
+    this.log = options.logger ?? silentLogger;
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 1024) {
+      throw new TapbridgeError("EINVAL", `batch size ${options.batchSize} is out of range: use 1 to 1024`);
+    }
+    this.nativeSource = options.native ?? loadNative;
+    this.fdb = new Fdb({ ageingMs: ageingToMs(options.ageingTime ?? 300), maxEntries: options.maxFdbEntries ?? 131_072 });
+    this.decider = new Decider(this.fdb, this.portTable, this.counters, {
+      stpEnabled: false,
+      groupFwdMask: checkGroupFwdMask(options.groupFwdMask ?? 0),
+    });
+    this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
+    this.sweepTimer = setInterval(() => this.fdb.expire(this.clock()), 1000);
+    this.sweepTimer.unref();
+  }
+
+  // ── ports ────────────────────────────────────────────────────────────
+
+  /** Attach a port; opens it (TAP/AF_PACKET) and starts forwarding its frames. */
+  addPort<P extends Port>(port: P, settings: PortSettings = {}): P {
+    this.assertOpen();
+    if (port.index >= 0) throw new TapbridgeError("EBUSY", `port ${port.label} is already attached to a bridge`);
+    if (this.findPort(port.label)) throw new TapbridgeError("EEXIST", `bridge ${this.name} already has a port named ${port.label}`);
+    const index = this.portTable.freeIndex();
+    if (index < 0) throw new TapbridgeError("ENOSPC", `bridge ${this.name} has ${MAX_PORTS} ports, the most it can take`);
+    if (port instanceof NativePort) {
+      const dp = this.dataplane();
+      port.open(dp, index);
+      for (let c = 0; c < PORT_STAT_COUNT; c++) dp.portStats[index * PORT_STAT_COUNT + c] = 0;
+    } else if (port instanceof MemoryPort) {
+      port.sink = this;
+      this.memoryPorts.push(port);
+    }
+    port.index = index;
+    this.portsByIndex[index] = port;
+    this.counters.clearPort(index);
+    this.portTable.mtu[index] = port.mtu;
+    this.portTable.flags[index] = PortFlag.present;
+    this.portTable.state[index] = PortState.forwarding;
+    this.applySettings(port, settings);
+    this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
+    return port;
+  }
+
+  /** Detach a port: its learned entries go, a TAP the bridge created is removed unless persistent. */
+  removePort(portOrName: Port | string): void {
+    const port = this.resolvePort(portOrName);
+    const index = port.index;
+    this.portTable.flags[index] = 0;
+    this.portTable.state[index] = PortState.disabled;
+    this.portTable.recompute();
+    this.fdb.flushPort(index, true);
+    this.portsByIndex[index] = undefined;
+    if (port instanceof NativePort && this.dp) port.close(this.dp);
+    if (port instanceof MemoryPort) {
+      port.sink = undefined;
+      this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
+    }
+    port.index = -1;
+    this.log.info("port removed", { port: port.label });
+  }
+
+  /** Change per-port settings (`bridge link set` flags, state). */
+  setPortSettings(portOrName: Port | string, settings: PortSettings): void {
+    this.applySettings(this.resolvePort(portOrName), settings);
+  }
+
+  private applySettings(port: Port, s: PortSettings): void {
+    const i = port.index;
+    let flags = this.portTable.flags[i]!;
+    if (flags === PortFlag.present) flags |= DEFAULT_PORT_FLAGS;
+    const set = (bit: number, on: boolean | undefined) => {
+      if (on !== undefined) flags = on ? flags | bit : flags & ~bit;
+    };
+    set(PortFlag.learning, s.learning);
+    set(PortFlag.flood, s.flood);
+    set(PortFlag.mcastFlood, s.mcastFlood);
+    set(PortFlag.bcastFlood, s.bcastFlood);
+    set(PortFlag.hairpin, s.hairpin);
+    set(PortFlag.isolated, s.isolated);
+    this.portTable.flags[i] = flags;
+    if (s.state !== undefined) {
+      if (!(s.state in PortState)) throw new TapbridgeError("EINVAL", `"${s.state}" is not a port state: use ${PORT_STATE_NAMES.join(", ")}`);
+      this.portTable.state[i] = PortState[s.state];
+    }
+    if (s.learning === false) this.fdb.flushPort(i);
+    this.portTable.recompute();
+  }
+
+  get ports(): Port[] {
+    return this.portsByIndex.filter((p): p is Port => p !== undefined);
+  }
+
+  /** A port by name ("tap0" or "tap0@ns"). */
+  findPort(name: string): Port | undefined {
+    return this.portsByIndex.find((p) => p !== undefined && (p.label === name || p.name === name));
+  }
+
+  private resolvePort(portOrName: Port | string): Port {
+    const port = typeof portOrName === "string" ? this.findPort(portOrName) : portOrName;
+    if (!port || port.index < 0 || this.portsByIndex[port.index] !== port) {
+      const name = typeof portOrName === "string" ? portOrName : portOrName.label;
+      throw new TapbridgeError("ENOENT", `bridge ${this.name} has no port ${name}`);
+    }
+    return port;
+  }
+
+  portSettings(portOrName: Port | string): Required<PortSettings> {
+    const i = this.resolvePort(portOrName).index;
+    const f = this.portTable.flags[i]!;
+    return {
+      learning: (f & PortFlag.learning) !== 0,
+      flood: (f & PortFlag.flood) !== 0,
+      mcastFlood: (f & PortFlag.mcastFlood) !== 0,
+      bcastFlood: (f & PortFlag.bcastFlood) !== 0,
+      hairpin: (f & PortFlag.hairpin) !== 0,
+      isolated: (f & PortFlag.isolated) !== 0,
+      state: PORT_STATE_NAMES[this.portTable.state[i]!]!,
+    };
+  }
+
+  // ── forwarding database ─────────────────────────────────────────────
+
+  get ageingTime(): number {
+    return this.fdb.ageingMs / 1000;
+  }
+
+  set ageingTime(seconds: number) {
+    this.fdb.ageingMs = ageingToMs(seconds);
+  }
+
+  fdbEntries(): FdbRecord[] {
+    return this.fdb.entries(this.clock()).map((e) => ({
+      mac: formatMac(e.hi, e.lo),
+      vlan: e.vid,
+      port: this.portsByIndex[e.port]?.label ?? `#${e.port}`,
+      ageing: Math.round(e.ageMs / 10) / 100,
+      static: e.static,
+      sticky: e.sticky,
+    }));
+  }
+
+  /** The port a MAC was learned on (VLAN 0 unless given), or undefined. */
+  lookup(mac: string, vlan = 0): Port | undefined {
+    const [hi, lo] = parseMac(mac);
+    const index = this.fdb.lookup(vlan, hi, lo, this.clock());
+    return index === NO_PORT ? undefined : this.portsByIndex[index];
+  }
+
+  addStaticEntry(mac: string, portOrName: Port | string, options: { vlan?: number; sticky?: boolean } = {}): void {
+    const [hi, lo] = parseMac(mac);
+    if (hi & 0x0100) throw new TapbridgeError("EINVAL", `${mac} is a group address: only unicast MACs go in the FDB`);
+    const port = this.resolvePort(portOrName);
+    if (!this.fdb.addStatic(options.vlan ?? 0, hi, lo, port.index, options.sticky ?? false)) {
+      throw new TapbridgeError("ENOSPC", `the FDB of ${this.name} is full (${this.fdb.maxEntries} entries)`);
+    }
+  }
+
+  deleteEntry(mac: string, vlan = 0): boolean {
+    const [hi, lo] = parseMac(mac);
+    return this.fdb.delete(vlan, hi, lo);
+  }
+
+  /** Forget learned entries (of one port, or all); static entries stay. */
+  flushFdb(portOrName?: Port | string): number {
+    return portOrName === undefined ? this.fdb.flush() : this.fdb.flushPort(this.resolvePort(portOrName).index);
+  }
+
+  // ── counters ────────────────────────────────────────────────────────
+
+  stats(): PortStats[] {
+    return this.ports.map((port) => this.portStats(port));
+  }
+
+  portStats(portOrName: Port | string): PortStats {
+    const port = this.resolvePort(portOrName);
+    const i = port.index;
+    const c = this.counters;
+    const drops: Record<string, number> = {};
+    const d = c.dropsOf(i);
+    for (let r = 0; r < DROP_REASON_COUNT; r++) if (d[r]) drops[DROP_REASON_NAMES[r]!] = d[r]!;
+    const n = port instanceof NativePort && this.dp ? this.dp.portStats.subarray(i * PORT_STAT_COUNT, (i + 1) * PORT_STAT_COUNT) : undefined;
+    return {
+      name: port.label,
+      kind: port.kind,
+      index: i,
+      state: PORT_STATE_NAMES[this.portTable.state[i]!]!,
+      rxPackets: c.rxPackets[i]!,
+      rxBytes: c.rxBytes[i]!,
+      txPackets: n ? n[PortStat.txPackets]! : c.txPackets[i]!,
+      txBytes: n ? n[PortStat.txBytes]! : c.txBytes[i]!,
+      rxDropped: n ? n[PortStat.rxDropped]! : 0,
+      txDropped: n ? n[PortStat.txDropped]! + n[PortStat.txGsoDropped]! : 0,
+      txErrors: n ? n[PortStat.txErrors]! : 0,
+      drops,
+    };
+  }
+
+  /** Dataplane-wide counters of the addon (batches, frames, time split), or undefined without native ports. */
+  dataplaneStats(): Record<keyof typeof DataplaneStat, number> | undefined {
+    if (!this.dp) return undefined;
+    const s = this.dp.dpStats;
+    const out = {} as Record<keyof typeof DataplaneStat, number>;
+    for (const [name, column] of Object.entries(DataplaneStat)) if (column < DP_STAT_COUNT) out[name as keyof typeof DataplaneStat] = s[column]!;
+    return out;
+  }
+
+  // ── STP hook (the STP issue builds on it) ───────────────────────────
+
+  /** Turn BPDU consumption on (BPDUs go to `handler`) or off (BPDUs flood like data). */
+  setBpduHandler(handler: BpduHandler | undefined): void {
+    this.decider.config.stpEnabled = handler !== undefined;
+    this.decider.config.onBpdu = handler;
+  }
+
+  // ── data path ───────────────────────────────────────────────────────
+
+  private dataplane(): NativeDataplane {
+    if (this.dp) return this.dp;
+    const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
+    const dp = new binding.Dataplane({ batchSize: this.batchSize, slotSize: SLOT_SIZE }, this.onNativeBatch);
+    if (!this.referenced) dp.unref();
+    this.dp = dp;
+    this.batch = batchFromNative(dp, this.batchSize, SLOT_SIZE);
+    return dp;
+  }
+
+  private readonly onNativeBatch = (count: number): void => {
+    if (this.busy) {
+      this.internalErrors++;
+      return;
+    }
+    this.busy = true;
+    try {
+      this.process(count);
+      if (this.pending.length > 0) this.drainPending();
+    } catch (error) {
+      this.recordInternalError(error);
+    } finally {
+      this.busy = false;
+    }
+  };
+
+  private process(count: number): void {
+    const batch = this.batch;
+    this.decider.decide(batch, count, this.clock());
+    this.dp?.transmit(count);
+    if (this.memoryPorts.length > 0) this.deliverToMemoryPorts(batch, count);
+  }
+
+  private deliverToMemoryPorts(batch: Batch, count: number): void {
+    const { bytes, egress, frameOffset, frameLength, slotSize } = batch;
+    for (let i = 0; i < count; i++) {
+      for (const port of this.memoryPorts) {
+        const p = port.index;
+        if (!((egress[i * EGRESS_WORDS + (p >>> 5)]! >>> (p & 31)) & 1)) continue;
+        const offset = frameOffset[i]!;
+        const frame = bytes.slice(offset, offset + frameLength[i]!);
+        const vnetAt = i * slotSize;
+        const hasVnet = bytes[vnetAt] !== 0 || bytes[vnetAt + 1] !== 0;
+        this.counters.txPackets[p]!++;
+        this.counters.txBytes[p]! += frame.length;
+        port.deliver(frame, hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined);
+      }
+    }
+  }
+
+  /** MemoryPort.send() lands here. Runs synchronously unless a batch is in progress. */
+  inject(port: MemoryPort, frame: Uint8Array, vnetHeader?: Uint8Array): void {
+    this.assertOpen();
+    if (port.index < 0 || this.portsByIndex[port.index] !== port) throw new TapbridgeError("ENOENT", `port ${port.name} is not attached to bridge ${this.name}`);
+    if (frame.length > slotCapacity(this.batch)) {
+      this.counters.rxPackets[port.index]!++;
+      this.counters.rxBytes[port.index]! += frame.length;
+      this.counters.drops[port.index * DROP_REASON_COUNT + DropReason.oversize]!++;
+      return;
+    }
+    this.pending.push(vnetHeader ? { port: port.index, frame, vnet: vnetHeader } : { port: port.index, frame });
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      this.drainPending();
+    } catch (error) {
+      this.recordInternalError(error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private drainPending(): void {
+    while (this.pending.length > 0) {
+      const take = this.pending.splice(0, this.batchSize);
+      take.forEach((p, i) => fillSlot(this.batch, i, p.port, p.frame, p.vnet));
+      this.process(take.length);
+    }
+  }
+
+  private recordInternalError(error: unknown): void {
+    this.internalErrors++;
+    if (this.internalErrors <= 10) this.log.error("internal error in the data path", { err: error });
+  }
+
+  // ── life cycle ──────────────────────────────────────────────────────
+
+  /** Keep (default) or stop keeping the process alive for this bridge's ports. */
+  ref(): this {
+    this.referenced = true;
+    this.dp?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.referenced = false;
+    this.dp?.unref();
+    return this;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Close every port (removing the TAPs it created unless persistent). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    for (const port of this.ports) {
+      try {
+        this.removePort(port);
+      } catch (error) {
+        this.log.warn("closing port failed", { port: port.label, err: error });
+      }
+    }
+    clearInterval(this.sweepTimer);
+    this.dp?.close();
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TapbridgeError("ECLOSED", `bridge ${this.name} is closed`);
+  }
+}
+
+function ageingToMs(seconds: number): number {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0 || seconds > AGEING_MAX_SECONDS) {
+    throw new TapbridgeError("EINVAL", `ageing time ${seconds} is out of range: use 0 to ${AGEING_MAX_SECONDS} seconds (0 disables learning)`);
+  }
+  return seconds * 1000;
+}
+
+function checkGroupFwdMask(mask: number): number {
+  if (!Number.isInteger(mask) || mask < 0 || mask > 0xffff) throw new TapbridgeError("EINVAL", `group_fwd_mask ${mask} is out of range: use 0 to 0xffff`);
+  if (mask & 0x7) throw new TapbridgeError("EINVAL", `group_fwd_mask ${mask} may not forward 01:80:C2:00:00:00..02 (bits 0-2), as in Linux`);
+  return mask;
+}

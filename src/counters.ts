@@ -1,0 +1,29 @@
+/**
+ * Counters the TypeScript side keeps, in typed arrays indexed by port:
+ * what each port received, what in-memory ports were sent, and every drop by
+ * reason. Transmit counters of native ports live in the addon (portStats).
+ */
+import { MAX_PORTS } from "./io/native-binding.js";
+import { DROP_REASON_COUNT } from "./reasons.js";
+
+export class Counters {
+  readonly rxPackets = new Float64Array(MAX_PORTS);
+  readonly rxBytes = new Float64Array(MAX_PORTS);
+  /** Sent to in-memory ports (native ports count their own). */
+  readonly txPackets = new Float64Array(MAX_PORTS);
+  readonly txBytes = new Float64Array(MAX_PORTS);
+  /** drops[port * DROP_REASON_COUNT + reason], by ingress port. */
+  readonly drops = new Float64Array(MAX_PORTS * DROP_REASON_COUNT);
+
+  clearPort(port: number): void {
+    this.rxPackets[port] = 0;
+    this.rxBytes[port] = 0;
+    this.txPackets[port] = 0;
+    this.txBytes[port] = 0;
+    this.drops.fill(0, port * DROP_REASON_COUNT, (port + 1) * DROP_REASON_COUNT);
+  }
+
+  dropsOf(port: number): Float64Array {
+    return this.drops.subarray(port * DROP_REASON_COUNT, (port + 1) * DROP_REASON_COUNT);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The per-batch decision loop: for every frame of a batch, the set of ports
+ * it leaves through, or one drop reason.
+ *
+ * Fixed order, as Linux's br_handle_frame / br_handle_frame_finish:
+ *   validate (length, virtio-net header, MTU, 802.1Q header)
+ *   → source MAC valid → link-local group addresses (BPDUs to STP)
+ *   → ingress port state → learn → drop if LEARNING
+ *   → look up → forward (should_deliver) or flood (precomputed masks).
+ *
+ * Cost: no allocation and no call that allocates; MACs are read as two
+ * integers; a flood copies EGRESS_WORDS words from PortTable. Counters are
+ * typed arrays indexed by port (and reason).
+ *
+ * This bridge is VLAN-unaware (every frame is learned and looked up in VLAN
+ * 0, tags pass unchanged) — Linux with vlan_filtering 0.
+ */
+import type { Batch } from "./batch.js";
+import type { Counters } from "./counters.js";
+import { type Fdb, NO_PORT } from "./fdb.js";
+import { EGRESS_WORDS, Vnet } from "./io/native-binding.js";
+import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFIX, VLAN_HLEN } from "./frame.js";
+import { PortFlag, PortState, type PortTable } from "./port-table.js";
+import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
+
+/** Called with each BPDU while STP is on: slot index in the batch and ingress port. */
+export type BpduHandler = (batch: Batch, index: number, port: number) => void;
+
+export interface DecisionConfig {
+  /** STP on: BPDUs are consumed and handed to `onBpdu`, not forwarded. */
+  stpEnabled: boolean;
+  /**
+   * Bit n set: frames to 01:80:C2:00:00:0n are flooded (Linux group_fwd_mask;
+   * bits 0, 1 and 2 — BPDU, pause, 802.1X/LACP-range — cannot be set, as in Linux).
+   */
+  groupFwdMask: number;
+  onBpdu?: BpduHandler;
+}
+
+const GSO_KNOWN = (1 << Vnet.GSO_TCPV4) | (1 << Vnet.GSO_UDP) | (1 << Vnet.GSO_TCPV6) | (1 << 5); /* UDP_L4 */
+
+export class Decider {
+  constructor(
+    private readonly fdb: Fdb,
+    private readonly ports: PortTable,
+    private readonly counters: Counters,
+    readonly config: DecisionConfig,
+  ) {}
+
+  /** Decide frames 0..count-1 of `batch`, writing their egress bitmasks. */
+  decide(batch: Batch, count: number, now: number): void {
+    const { bytes, view, rxPort, frameOffset, frameLength, egress, slotSize } = batch;
+    const fdb = this.fdb;
+    const ports = this.ports;
+    const portFlags = ports.flags;
+    const portState = ports.state;
+    const portMtu = ports.mtu;
+    const counters = this.counters;
+    const rxPackets = counters.rxPackets;
+    const rxBytes = counters.rxBytes;
+    const drops = counters.drops;
+    const learningEnabled = fdb.ageingMs > 0;
+    const { stpEnabled, groupFwdMask } = this.config;
+
+    for (let i = 0; i < count; i++) {
+      const port = rxPort[i]!;
+      const offset = frameOffset[i]!;
+      const length = frameLength[i]!;
+      const out = i * EGRESS_WORDS;
+      for (let w = 0; w < EGRESS_WORDS; w++) egress[out + w] = 0;
+      rxPackets[port]!++;
+      rxBytes[port]! += length;
+
+      const reason = this.classify(bytes, view, i * slotSize, offset, length, portMtu[port]!);
+      if (reason >= 0) {
+        drops[port * DROP_REASON_COUNT + reason]!++;
+        continue;
+      }
+
+      const dstHi = view.getUint16(offset);
+      const dstLo = view.getUint32(offset + 2);
+      const srcHi = view.getUint16(offset + 6);
+      const srcLo = view.getUint32(offset + 8);
+
+      // Source must be a unicast, non-zero address (br_handle_frame: is_valid_ether_addr).
+      if (srcHi & 0x0100 || (srcHi === 0 && srcLo === 0)) {
+        drops[port * DROP_REASON_COUNT + DropReason.invalidSource]!++;
+        continue;
+      }
+
+      const state = portState[port]!;
+      const learns = learningEnabled && (portFlags[port]! & PortFlag.learning) !== 0 &&
+        (state === PortState.forwarding || state === PortState.learning);
+
+      // 01:80:C2:00:00:0X, before the port state (br_handle_frame): pause is
+      // dropped unlearned; a BPDU goes to STP when it runs and is otherwise
+      // forwarded like data; the rest are learned and not forwarded unless
+      // group_fwd_mask says so.
+      if (dstHi === LINK_LOCAL_HI && (dstLo & 0xfffffff0) >>> 0 === LINK_LOCAL_LO_PREFIX) {
+        const group = dstLo & 0xf;
+        if (group === 1) {
+          drops[port * DROP_REASON_COUNT + DropReason.linkLocal]!++;
+          continue;
+        }
+        if (group === 0 ? stpEnabled : !((groupFwdMask >>> group) & 1)) {
+          if (learns) fdb.learn(0, srcHi, srcLo, port, now);
+          if (group === 0) {
+            this.config.onBpdu?.(batch, i, port);
+            drops[port * DROP_REASON_COUNT + DropReason.bpduConsumed]!++;
+          } else {
+            drops[port * DROP_REASON_COUNT + DropReason.linkLocal]!++;
+          }
+          continue;
+        }
+      }
+
+      if (state !== PortState.forwarding && state !== PortState.learning) {
+        drops[port * DROP_REASON_COUNT + DropReason.portState]!++;
+        continue;
+      }
+
+      if (learns) fdb.learn(0, srcHi, srcLo, port, now);
+
+      if (state === PortState.learning) {
+        drops[port * DROP_REASON_COUNT + DropReason.portLearning]!++;
+        continue;
+      }
+
+      let mask: Uint32Array;
+      if (dstHi & 0x0100) {
+        mask = dstHi === 0xffff && dstLo === 0xffffffff ? ports.floodBroadcast : ports.floodMulticast;
+      } else {
+        const to = fdb.lookup(0, dstHi, dstLo, now);
+        if (to !== NO_PORT) {
+          if (ports.deliverable(port, to)) {
+            egress[out + (to >>> 5)] = 1 << (to & 31);
+          } else {
+            const reason2 = to === port ? DropReason.samePort : DropReason.egressBlocked;
+            drops[port * DROP_REASON_COUNT + reason2]!++;
+          }
+          continue;
+        }
+        mask = ports.floodUnicast;
+      }
+
+      let any = 0;
+      const from = port * EGRESS_WORDS;
+      for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
+      if (any === 0) drops[port * DROP_REASON_COUNT + DropReason.noEgress]!++;
+    }
+  }
+
+  /**
+   * Header checks that need no table: returns a DropReason, or -1 when the
+   * frame is well formed. The virtio-net header is at `vnetAt`.
+   */
+  private classify(bytes: Uint8Array, view: DataView, vnetAt: number, offset: number, length: number, mtu: number): number {
+    if (length < ETH_HLEN) return DropReason.runt;
+    const ethertype = view.getUint16(offset + 12);
+    const tagged = ethertype === ETH_P_8021Q || ethertype === ETH_P_8021AD;
+    if (tagged && length < ETH_HLEN + VLAN_HLEN) return DropReason.truncatedVlan;
+    const vnetFlags = bytes[vnetAt]!;
+    const gso = bytes[vnetAt + 1]! & ~Vnet.GSO_ECN;
+    if (vnetFlags & Vnet.FLAG_NEEDS_CSUM) {
+      const csumStart = view.getUint16(vnetAt + Vnet.csumStart, true);
+      const csumOffset = view.getUint16(vnetAt + Vnet.csumOffset, true);
+      if (csumStart < ETH_HLEN || csumStart + csumOffset + 2 > length) return DropReason.badVnetHeader;
+    }
+    if (gso !== Vnet.GSO_NONE) {
+      if (!((GSO_KNOWN >>> gso) & 1) || gso > 5) return DropReason.badVnetHeader;
+      if (view.getUint16(vnetAt + Vnet.gsoSize, true) === 0) return DropReason.badVnetHeader;
+      if (view.getUint16(vnetAt + Vnet.hdrLen, true) > length) return DropReason.badVnetHeader;
+    } else if (length - ETH_HLEN - (tagged ? VLAN_HLEN : 0) > mtu) {
+      return DropReason.oversize;
+    }
+    return -1;
+  }
+}

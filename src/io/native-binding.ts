@@ -1,0 +1,186 @@
+/**
+ * The contract between the C++ addon (native/) and TypeScript.
+ *
+ * The addon is thin: it opens file descriptors, waits for readiness on the
+ * event loop (uv_poll), moves frames between fds and one preallocated slab,
+ * and transmits what TypeScript decided. It makes no forwarding decision.
+ *
+ * Batch memory. The slab holds `batchSize` slots of `slotSize` bytes. Frame i
+ * of a batch lives in slot i:
+ *
+ *   slot start ─► [virtio_net_hdr, 10 bytes][pad to VNET_AREA][headroom][Ethernet frame …]
+ *                 ^ i*slotSize                                          ^ frameOffset[i]
+ *
+ * The virtio-net header of frame i is always at i*slotSize (all zero for a
+ * frame that came without one). The Ethernet frame starts at frameOffset[i],
+ * which the addon sets to i*slotSize + VNET_AREA + HEADROOM on receive; the
+ * headroom lets a later stage insert an 802.1Q tag by moving 12 bytes rather
+ * than the frame. frameLength[i] counts Ethernet bytes only.
+ *
+ * One batch, received: the addon fills slots 0..n-1 from ONE readable port,
+ * sets rxPort/frameOffset/frameLength, and calls onBatch(n). TypeScript writes
+ * each frame's egress port set into `egress` (a bitmask of EGRESS_WORDS
+ * 32-bit words per frame, bit p = port index p) and calls transmit(n) before
+ * returning. The addon sends every frame to every native port whose bit is
+ * set; bits of indices with no native port (in-memory ports) are ignored.
+ *
+ * One batch, injected: TypeScript may itself fill slots (frames injected on
+ * in-memory ports), decide, and call transmit(n) — outside onBatch only.
+ *
+ * GSO/checksum offload: a frame received from a port with a virtio-net
+ * header keeps that header. transmit() passes it unchanged to a port that
+ * takes one (`vnetHdr: true`); for a port that does not, it segments a GSO
+ * frame (TCPv4/TCPv6) and completes a partial checksum (NEEDS_CSUM) in a
+ * private scratch copy, so the slab is never modified by transmit.
+ */
+export interface NativeDataplaneOptions {
+  /** Frames per batch, 1..1024. */
+  batchSize: number;
+  /** Bytes per slot; at least VNET_AREA + HEADROOM + 65550. */
+  slotSize: number;
+}
+
+export interface TapOpenOptions {
+  /** Interface name, 1..15 bytes. Created if missing, opened if it exists as a TAP. */
+  name: string;
+  /** Path of a network namespace file (e.g. /run/netns/blue); the TAP is opened inside it. */
+  netnsPath?: string;
+  /** TUNSETPERSIST: the device outlives the fd. */
+  persist?: boolean;
+  /** Set the MTU (68..65535). */
+  mtu?: number;
+  /** Set the MAC, "aa:bb:cc:dd:ee:ff". */
+  mac?: string;
+  /** Bring the device up (default true). */
+  up?: boolean;
+}
+
+export interface PacketOpenOptions {
+  /** Existing interface name. */
+  ifname: string;
+  /** Path of a network namespace file; the socket is created inside it. */
+  netnsPath?: string;
+  /** PACKET_MR_PROMISC (default true). */
+  promisc?: boolean;
+  /** PACKET_VNET_HDR on the socket (default true). */
+  vnetHdr?: boolean;
+  /** TPACKET_V3 block size in bytes (power of two, >= 128 KiB; default 1 MiB). */
+  ringBlockSize?: number;
+  /** Number of ring blocks (default 8). */
+  ringBlockCount?: number;
+  /** Block retire timeout in ms (default 1). */
+  retireTimeoutMs?: number;
+  /** SO_RCVBUFFORCE bytes (default 8 MiB). */
+  rcvbuf?: number;
+  /** SO_SNDBUFFORCE bytes (default 4 MiB). */
+  sndbuf?: number;
+}
+
+export interface OpenedInterface {
+  ifname: string;
+  ifindex: number;
+  mtu: number;
+  /** "aa:bb:cc:dd:ee:ff" */
+  mac: string;
+  /** Whether the port exchanges virtio-net headers. */
+  vnetHdr: boolean;
+  /** TAP only: whether this call created the device (false: it existed). */
+  created?: boolean;
+}
+
+export interface NativeDataplane {
+  readonly slab: ArrayBuffer;
+  readonly rxPort: Uint16Array;
+  readonly frameOffset: Uint32Array;
+  readonly frameLength: Uint32Array;
+  /** batchSize * EGRESS_WORDS words. */
+  readonly egress: Uint32Array;
+  /** MAX_PORTS * PORT_STAT_COUNT counters, kept by the addon (see PortStat). */
+  readonly portStats: Float64Array;
+  /** DP_STAT_COUNT dataplane-wide counters (see DataplaneStat). */
+  readonly dpStats: Float64Array;
+
+  openTap(index: number, options: TapOpenOptions): OpenedInterface;
+  openPacket(index: number, options: PacketOpenOptions): OpenedInterface;
+  /** Stop polling and close the fd; `removePersistent` also clears TUNSETPERSIST first. */
+  closePort(index: number, removePersistent?: boolean): void;
+  /** Send frames 0..count-1 to the native ports in their egress bitmasks. */
+  transmit(count: number): void;
+  /** Close every port. Idempotent. */
+  close(): void;
+  /** Let / stop letting the open ports keep the event loop alive. */
+  ref(): void;
+  unref(): void;
+}
+
+export interface NativeBinding {
+  Dataplane: new (options: NativeDataplaneOptions, onBatch: (count: number) => void) => NativeDataplane;
+  /** Compiled-in constants, checked against the ones below at load. */
+  constants: Record<string, number>;
+}
+
+/** Bytes reserved at the start of each slot for the virtio-net header. */
+export const VNET_AREA = 16;
+/** Free bytes between the virtio-net area and the frame on receive. */
+export const HEADROOM = 48;
+/** Size of struct virtio_net_hdr as exchanged with TAP and AF_PACKET. */
+export const VNET_HDR_LEN = 10;
+export const MAX_PORTS = 256;
+export const EGRESS_WORDS = MAX_PORTS / 32;
+
+/** Columns of portStats, per port: portStats[index * PORT_STAT_COUNT + column]. */
+export const PortStat = {
+  rxPackets: 0,
+  rxBytes: 1,
+  /** Frames lost on receive: larger than a slot, truncated by the ring, or ring drops (tp_drops). */
+  rxDropped: 2,
+  /** read/recv errors other than EAGAIN. */
+  rxErrors: 3,
+  txPackets: 4,
+  txBytes: 5,
+  /** Egress queue full (EAGAIN/ENOBUFS): dropped for this port only. */
+  txDropped: 6,
+  /** Other write/send errors (e.g. EMSGSIZE, ENETDOWN). */
+  txErrors: 7,
+  /** GSO frames segmented in software toward this port. */
+  txSegmented: 8,
+  /** GSO frames this port could not take and that could not be segmented (not TCP). */
+  txGsoDropped: 9,
+  /** Receive system calls (read, or ring blocks consumed). */
+  rxSyscalls: 10,
+  /** Transmit system calls (write/writev/sendmmsg). */
+  txSyscalls: 11,
+} as const;
+export const PORT_STAT_COUNT = 16;
+
+/** Columns of dpStats. */
+export const DataplaneStat = {
+  batches: 0,
+  frames: 1,
+  /** Nanoseconds spent inside onBatch (TypeScript decisions, including transmit). */
+  jsNanos: 2,
+  /** Nanoseconds spent receiving (native, outside onBatch). */
+  rxNanos: 3,
+  /** Nanoseconds spent in transmit(). */
+  txNanos: 4,
+  /** Poll wake-ups. */
+  wakeups: 5,
+} as const;
+export const DP_STAT_COUNT = 8;
+
+/** virtio_net_hdr fields (little endian). */
+export const Vnet = {
+  flags: 0,
+  gsoType: 1,
+  hdrLen: 2,
+  gsoSize: 4,
+  csumStart: 6,
+  csumOffset: 8,
+  FLAG_NEEDS_CSUM: 1,
+  FLAG_DATA_VALID: 2,
+  GSO_NONE: 0,
+  GSO_TCPV4: 1,
+  GSO_UDP: 3,
+  GSO_TCPV6: 4,
+  GSO_ECN: 0x80,
+} as const;

@@ -1,0 +1,136 @@
+/**
+ * Ports whose frames the addon moves: a TAP device, or an existing interface
+ * through an AF_PACKET socket. Options are checked here, in TypeScript,
+ * before any native call; addon errors become sentences (errors.ts).
+ */
+import { describeNativeError } from "../errors.js";
+import { netnsPath } from "../netns.js";
+import { checkIfname, parseIfnameAtNetns, Port } from "../port.js";
+import type { NativeDataplane, OpenedInterface } from "./native-binding.js";
+import { parseMac } from "../frame.js";
+import { TapbridgeError } from "../errors.js";
+
+export abstract class NativePort extends Port {
+  readonly netns: string | undefined;
+
+  constructor(name: string, netns: string | undefined) {
+    super(name);
+    this.netns = netns;
+  }
+
+  override get label(): string {
+    return this.netns ? `${this.name}@${this.netns}` : this.name;
+  }
+
+  /** Open the fd in the addon under `index`. */
+  abstract open(dp: NativeDataplane, index: number): void;
+
+  close(dp: NativeDataplane): void {
+    if (this.index >= 0) dp.closePort(this.index, this.removeOnClose);
+  }
+
+  protected get removeOnClose(): boolean {
+    return false;
+  }
+
+  protected adopt(opened: OpenedInterface): void {
+    this.mtu = opened.mtu;
+    this.mac = opened.mac;
+    this.ifindex = opened.ifindex;
+    this.vnetHdr = opened.vnetHdr;
+  }
+}
+
+export interface TapPortOptions {
+  /** "tap0" or "tap0@netns". */
+  name: string;
+  netns?: string;
+  /** Keep the device after the bridge closes (TUNSETPERSIST). */
+  persist?: boolean;
+  mtu?: number;
+  mac?: string;
+}
+
+/** A TAP device, created (or opened, if it exists) with virtio-net headers and TSO/checksum offload. */
+export class TapPort extends NativePort {
+  readonly kind = "tap" as const;
+  readonly persist: boolean;
+  created = false;
+  private readonly wantMtu: number | undefined;
+  private readonly wantMac: string | undefined;
+
+  constructor(options: TapPortOptions | string) {
+    const o = typeof options === "string" ? { name: options } : options;
+    const spec = parseIfnameAtNetns(o.name);
+    super(spec.name, o.netns ?? spec.netns);
+    this.persist = o.persist ?? false;
+    if (o.mtu !== undefined && (!Number.isInteger(o.mtu) || o.mtu < 68 || o.mtu > 65535)) {
+      throw new TapbridgeError("EINVAL", `MTU ${o.mtu} for ${o.name} is out of range: use a whole number from 68 to 65535`);
+    }
+    if (o.mac !== undefined) parseMac(o.mac);
+    this.wantMtu = o.mtu;
+    this.wantMac = o.mac;
+  }
+
+  open(dp: NativeDataplane, index: number): void {
+    const path = this.netns ? netnsPath(this.netns) : undefined;
+    try {
+      const opened = dp.openTap(index, {
+        name: this.name,
+        ...(path ? { netnsPath: path } : {}),
+        persist: this.persist,
+        ...(this.wantMtu ? { mtu: this.wantMtu } : {}),
+        ...(this.wantMac ? { mac: this.wantMac } : {}),
+        up: true,
+      });
+      this.created = opened.created ?? true;
+      this.adopt(opened);
+    } catch (error) {
+      throw describeNativeError(error, `creating TAP device ${this.label}`, this.label);
+    }
+  }
+
+  /** A TAP this port created goes away with it, unless persistent. */
+  protected override get removeOnClose(): boolean {
+    return !this.persist && this.created;
+  }
+}
+
+export interface PacketPortOptions {
+  /** "eth0" or "eth0@netns": an existing interface. */
+  name: string;
+  netns?: string;
+  /** Receive frames for every MAC (default true: a bridge port must). */
+  promisc?: boolean;
+  /** Exchange virtio-net headers (default true) so GSO frames pass whole. */
+  vnetHdr?: boolean;
+}
+
+/** An existing interface (uplink, veth, a VM's vnetN) attached through AF_PACKET. */
+export class PacketPort extends NativePort {
+  readonly kind = "packet" as const;
+  private readonly options: PacketPortOptions;
+
+  constructor(options: PacketPortOptions | string) {
+    const o = typeof options === "string" ? { name: options } : options;
+    const spec = parseIfnameAtNetns(o.name);
+    super(checkIfname(spec.name), o.netns ?? spec.netns);
+    this.options = o;
+  }
+
+  open(dp: NativeDataplane, index: number): void {
+    const path = this.netns ? netnsPath(this.netns) : undefined;
+    try {
+      this.adopt(
+        dp.openPacket(index, {
+          ifname: this.name,
+          ...(path ? { netnsPath: path } : {}),
+          promisc: this.options.promisc ?? true,
+          vnetHdr: this.options.vnetHdr ?? true,
+        }),
+      );
+    } catch (error) {
+      throw describeNativeError(error, `attaching interface ${this.label}`, this.label);
+    }
+  }
+}

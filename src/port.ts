@@ -1,0 +1,66 @@
+/**
+ * What every port is, whatever moves its frames: a name, an index in its
+ * bridge, an MTU, and per-port bridge settings. TapPort and PacketPort are
+ * opened by the addon when added to a bridge; MemoryPort moves frames in
+ * TypeScript.
+ */
+import { TapbridgeError } from "./errors.js";
+import type { PortStateName } from "./port-table.js";
+
+export type PortKind = "tap" | "packet" | "memory";
+
+/** Per-port bridge settings, as `bridge link set dev X …` names them. */
+export interface PortSettings {
+  learning?: boolean;
+  /** Unknown unicast flooded to this port. */
+  flood?: boolean;
+  mcastFlood?: boolean;
+  bcastFlood?: boolean;
+  /** Frames may leave through the port they came in on. */
+  hairpin?: boolean;
+  /** An isolated port talks only to non-isolated ports. */
+  isolated?: boolean;
+  /** Initial state; "forwarding" unless STP decides otherwise. */
+  state?: PortStateName;
+}
+
+export abstract class Port {
+  abstract readonly kind: PortKind;
+  /** Index in the bridge, -1 while not attached. */
+  index = -1;
+  mtu = 1500;
+  mac: string | undefined;
+  ifindex: number | undefined;
+  /** Exchanges virtio-net headers (GSO frames pass unchanged). */
+  vnetHdr = false;
+
+  constructor(readonly name: string) {}
+
+  /** "tap0", or "tap0@blue" when in another namespace. */
+  get label(): string {
+    return this.name;
+  }
+}
+
+const IFNAME = /^[^\s/:@]{1,15}$/;
+
+/** Check a Linux interface name: 1..15 bytes, no white space, '/', ':' or '@'. */
+export function checkIfname(name: string, what = "interface name"): string {
+  if (!IFNAME.test(name) || name === "." || name === ".." || Buffer.byteLength(name) > 15) {
+    throw new TapbridgeError(
+      "EINVAL",
+      `"${name}" is not a valid ${what}: use 1 to 15 characters without spaces, '/', ':' or '@'`,
+    );
+  }
+  return name;
+}
+
+/** "eth0" or "eth0@blue" → { name, netns }. */
+export function parseIfnameAtNetns(spec: string): { name: string; netns?: string } {
+  const at = spec.indexOf("@");
+  if (at < 0) return { name: checkIfname(spec) };
+  const name = checkIfname(spec.slice(0, at));
+  const netns = spec.slice(at + 1);
+  if (netns === "") throw new TapbridgeError("EINVAL", `"${spec}" names no network namespace after '@'`);
+  return { name, netns };
+}

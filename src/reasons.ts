@@ -1,0 +1,39 @@
+/**
+ * Drop reasons. Every frame the bridge does not deliver anywhere is counted
+ * under exactly one of these, per ingress port. The names are a contract:
+ * they appear in `tapbridge` output, JSON and metrics.
+ */
+export const DropReason = {
+  /** Shorter than an Ethernet header (14 bytes). */
+  runt: 0,
+  /** 802.1Q/802.1ad ethertype but shorter than 18 bytes. */
+  truncatedVlan: 1,
+  /** Not a GSO frame and longer than the ingress port's MTU allows. */
+  oversize: 2,
+  /** The virtio-net header does not fit the frame (checksum or GSO fields out of range). */
+  badVnetHeader: 3,
+  /** Source MAC is multicast, broadcast or all-zero. */
+  invalidSource: 4,
+  /** Ingress port is blocking, listening or disabled. */
+  portState: 5,
+  /** Ingress port is learning: the source was learned, nothing is forwarded. */
+  portLearning: 6,
+  /** 01:80:C2:00:00:01..0F (pause, LACP, 802.1X, LLDP …): never forwarded (group_fwd_mask). */
+  linkLocal: 7,
+  /** Destination learned on the ingress port (and no hairpin). */
+  samePort: 8,
+  /** Destination port is not forwarding, or isolated from the ingress port. */
+  egressBlocked: 9,
+  /** A flood found no port to go to. */
+  noEgress: 10,
+  /** A BPDU consumed by STP (not an error; listed so that every frame is accounted for). */
+  bpduConsumed: 11,
+} as const;
+
+export type DropReasonName = keyof typeof DropReason;
+export const DROP_REASON_COUNT = 12;
+
+/** Reason names indexed by code, in snake_case as shown to users. */
+export const DROP_REASON_NAMES: readonly string[] = Object.entries(DropReason)
+  .sort((a, b) => a[1] - b[1])
+  .map(([name]) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()));
