@@ -188,4 +188,53 @@ bool CompleteChecksum(const uint8_t* vnet, const uint8_t* frame, uint32_t len, u
   return true;
 }
 
+void SynthesizeVnet(const uint8_t* f, uint32_t len, uint32_t mtu, uint8_t* vnet) {
+  memset(vnet, 0, 10);
+  if (len < 14) return;
+  uint32_t l3 = 14;
+  uint16_t type = Rd16(f + 12);
+  for (int tags = 0; (type == 0x8100 || type == 0x88a8) && tags < 2; tags++) {
+    if (len < l3 + 4) return;
+    type = Rd16(f + l3 + 2);
+    l3 += 4;
+  }
+  uint32_t l4;
+  uint8_t proto;
+  bool v4;
+  if (type == 0x0800 && len >= l3 + 20 && (f[l3] >> 4) == 4) {
+    l4 = l3 + (f[l3] & 0xf) * 4u;
+    proto = f[l3 + 9];
+    v4 = true;
+  } else if (type == 0x86dd && len >= l3 + 40 && (f[l3] >> 4) == 6) {
+    l4 = l3 + 40;
+    proto = f[l3 + 6];
+    v4 = false;
+  } else {
+    return;
+  }
+  uint16_t csumOffset;
+  if (proto == 6 && len >= l4 + 20) {
+    csumOffset = 16;
+  } else if (proto == 17 && len >= l4 + 8) {
+    csumOffset = 6;
+  } else {
+    return;
+  }
+  vnet[0] = kNeedsCsum;
+  vnet[6] = static_cast<uint8_t>(l4);
+  vnet[7] = static_cast<uint8_t>(l4 >> 8);
+  vnet[8] = static_cast<uint8_t>(csumOffset);
+  if (proto == 6 && mtu > 0 && len - l3 > mtu) {
+    uint32_t thl = (f[l4 + 12] >> 4) * 4u;
+    uint32_t hdrs = l4 + thl;
+    if (thl < 20 || hdrs >= len || mtu <= (l4 - l3) + thl) return;
+    uint32_t mss = mtu - (l4 - l3) - thl;
+    vnet[1] = v4 ? kGsoTcpV4 : kGsoTcpV6;
+    vnet[2] = static_cast<uint8_t>(hdrs);
+    vnet[3] = static_cast<uint8_t>(hdrs >> 8);
+    vnet[4] = static_cast<uint8_t>(mss);
+    vnet[5] = static_cast<uint8_t>(mss >> 8);
+  }
+}
+
 }  // namespace tapbridge

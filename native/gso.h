@@ -29,6 +29,13 @@ GsoResult GsoSegmentTcp(const uint8_t* vnet, const uint8_t* frame, uint32_t len,
 // csum_start+csum_offset. False when the header's offsets do not fit the frame.
 bool CompleteChecksum(const uint8_t* vnet, const uint8_t* frame, uint32_t len, uint8_t* out);
 
+// For a frame received without a virtio-net header but with a partial
+// checksum (AF_PACKET TP_STATUS_CSUMNOTREADY): describe it in a synthesized
+// header (NEEDS_CSUM, csum_start/offset; TCP frames longer than mtu also
+// gso_type/gso_size/hdr_len) so it can be offloaded or completed on transmit.
+// Leaves vnet zeroed when the frame is not TCP/UDP over IPv4/IPv6.
+void SynthesizeVnet(const uint8_t* frame, uint32_t len, uint32_t mtu, uint8_t* vnet);
+
 // Ones-complement sum helpers (network byte order in memory, summed natively).
 uint64_t CsumAdd(uint64_t sum, const uint8_t* data, size_t len);
 uint16_t CsumFold(uint64_t sum);

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gso.h"
 #include "netns.h"
 
 namespace tapbridge {
@@ -110,6 +111,7 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   port->vnet = o.vnet;
   port->ifname = o.ifname;
   port->ifindex = ifindex;
+  port->mtu = info->mtu;
   port->ring.map = static_cast<uint8_t*>(map);
   port->ring.mapLen = mapLen;
   port->ring.blockSize = o.blockSize;
@@ -164,6 +166,7 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
       } else {
         memset(slot, 0, kVnetHdrLen);
       }
+      const bool partial = !port->vnet && (h->tp_status & TP_STATUS_CSUMNOTREADY);
       if (tagged) {
         uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
         uint16_t tci = h->hv1.tp_vlan_tci;
@@ -186,6 +189,9 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
       } else {
         memcpy(dst, mac, snap);
       }
+      // No virtio-net header but a partial checksum (e.g. a veth peer's local
+      // traffic): describe it so the frame can be offloaded or completed.
+      if (partial) SynthesizeVnet(dst, outLen, port->mtu, slot);
       b.rxPort[n] = static_cast<uint16_t>(port->index);
       b.frameOffset[n] = n * b.slotSize + kVnetArea + kHeadroom;
       b.frameLength[n] = outLen;

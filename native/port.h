@@ -89,6 +89,7 @@ struct Port {
   bool open = false;
   std::string ifname;
   int ifindex = 0;
+  uint32_t mtu = 0;
   Ring ring;
   uint32_t wakeups = 0;
 };

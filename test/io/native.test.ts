@@ -1,0 +1,372 @@
+/**
+ * The native addon against the real kernel: TAP and AF_PACKET ports inside
+ * network namespaces, real traffic (ping, iperf3 TCP, crafted 802.1Q frames),
+ * errors, and device lifetime. Needs root; skipped otherwise.
+ *
+ * Traffic commands run asynchronously (spawn), never execSync: the event loop
+ * must stay free to run the dataplane while they do.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { loadNative } from "../../src/io/native.js";
+import { EGRESS_WORDS, HEADROOM, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_AREA, type NativeBinding, type NativeDataplane } from "../../src/io/native-binding.js";
+
+const isRoot = process.getuid?.() === 0;
+const suffix = process.pid.toString(36);
+let counter = 0;
+/** A unique short name (≤ 15 bytes). */
+const uniq = (prefix: string): string => `${prefix}${suffix}${(counter++).toString(36)}`.slice(0, 15);
+
+const namespaces: string[] = [];
+const hostLinks: string[] = [];
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+function ip(...args: string[]): string {
+  return sh("ip", args);
+}
+function addNs(): string {
+  const name = uniq("tbn");
+  ip("netns", "add", name);
+  namespaces.push(name);
+  ip("-n", name, "link", "set", "lo", "up");
+  return name;
+}
+const nsPath = (ns: string): string => `/run/netns/${ns}`;
+function linkExists(ns: string, name: string): boolean {
+  try {
+    ip(...(ns ? ["-n", ns] : []), "link", "show", "dev", name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** veth pair: `host` end in `hostNs`, `peer` end in `peerNs` with address `addr`, both up. */
+function vethPair(hostNs: string, peerNs: string, addr: string): { host: string; peer: string } {
+  const host = uniq("vh");
+  const peer = uniq("vp");
+  ip("link", "add", host, "netns", hostNs, "type", "veth", "peer", "name", peer, "netns", peerNs);
+  ip("-n", peerNs, "addr", "add", addr, "dev", peer);
+  ip("-n", peerNs, "link", "set", peer, "up");
+  return { host, peer };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+/** Runs a command without blocking the event loop. */
+function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const inNs = (ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<Run> =>
+  run("ip", ["netns", "exec", ns, cmd, ...args], timeoutMs);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** iperf3 TCP from clientNs to serverIp (server in serverNs); returns bytes received. */
+async function iperf(clientNs: string, serverNs: string, serverIp: string, seconds = 2): Promise<{ bytes: number; bps: number }> {
+  const server = inNs(serverNs, "iperf3", ["-s", "-1", "-B", serverIp], (seconds + 20) * 1000);
+  let client: Run | undefined;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await sleep(200);
+    client = await inNs(clientNs, "iperf3", ["-c", serverIp, "-t", String(seconds), "-J"], (seconds + 15) * 1000);
+    if (client.code === 0) break;
+    if (!/Connection refused/.test(client.stdout + client.stderr)) break;
+  }
+  await server;
+  expect(client?.code, client?.stdout + (client?.stderr ?? "")).toBe(0);
+  const result = JSON.parse(client!.stdout) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
+  return { bytes: result.end.sum_received.bytes, bps: result.end.sum_received.bits_per_second };
+}
+
+const fdCount = (): number => readdirSync("/proc/self/fd").length;
+
+interface Forwarder {
+  dp: NativeDataplane;
+  maxLen: number[];
+  frames: number;
+  /** Called for every received frame (after forwarding decision). */
+  inspect?: (port: number, frame: Uint8Array) => void;
+}
+/** A dataplane whose onBatch forwards every frame to route[ingress]. */
+function forwarder(native: NativeBinding, route: Record<number, number>): Forwarder {
+  const state = { maxLen: new Array<number>(MAX_PORTS).fill(0), frames: 0 } as Forwarder;
+  state.dp = new native.Dataplane({ batchSize: 64, slotSize: VNET_AREA + HEADROOM + 65550 + 2 }, (n) => {
+    const { rxPort, frameLength, frameOffset, egress } = state.dp;
+    egress.fill(0, 0, n * EGRESS_WORDS);
+    for (let i = 0; i < n; i++) {
+      const p = rxPort[i];
+      if (frameLength[i] > state.maxLen[p]) state.maxLen[p] = frameLength[i];
+      const out = route[p];
+      if (out !== undefined) egress[i * EGRESS_WORDS + (out >>> 5)] |= 1 << (out & 31);
+      state.inspect?.(p, new Uint8Array(state.dp.slab, frameOffset[i], frameLength[i]));
+    }
+    state.frames += n;
+    state.dp.transmit(n);
+  });
+  return state;
+}
+const stat = (dp: NativeDataplane, port: number, column: number): number => dp.portStats[port * PORT_STAT_COUNT + column];
+
+describe.skipIf(!isRoot)("native addon", () => {
+  let native: NativeBinding;
+  const dataplanes: NativeDataplane[] = [];
+  const track = (f: Forwarder): Forwarder => (dataplanes.push(f.dp), f);
+
+  beforeAll(() => {
+    native = loadNative();
+  });
+
+  afterAll(() => {
+    for (const dp of dataplanes) {
+      try {
+        dp.close();
+      } catch {
+        /* keep cleaning */
+      }
+    }
+    for (const link of hostLinks) {
+      try {
+        ip("link", "del", link);
+      } catch {
+        /* gone */
+      }
+    }
+    for (const ns of namespaces) {
+      try {
+        ip("netns", "del", ns);
+      } catch {
+        /* gone */
+      }
+    }
+  });
+
+  it("exports the constants and typed arrays of the contract", () => {
+    expect(native.constants).toMatchObject({ VNET_AREA, HEADROOM, MAX_PORTS, PORT_STAT_COUNT });
+    const dp = new native.Dataplane({ batchSize: 4, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {});
+    dataplanes.push(dp);
+    expect(dp.slab.byteLength).toBe(4 * (VNET_AREA + HEADROOM + 65550));
+    expect(dp.rxPort).toBeInstanceOf(Uint16Array);
+    expect(dp.rxPort).toBe(dp.rxPort);
+    expect(dp.egress.length).toBe(4 * EGRESS_WORDS);
+    expect(dp.portStats.length).toBe(MAX_PORTS * PORT_STAT_COUNT);
+    expect(dp.dpStats).toBeInstanceOf(Float64Array);
+    expect(() => new native.Dataplane({ batchSize: 0, slotSize: 70000 }, () => {})).toThrow(RangeError);
+    expect(() => new native.Dataplane({ batchSize: 4, slotSize: 100 }, () => {})).toThrow(RangeError);
+    expect(() => new (native.Dataplane as unknown as new (a: unknown) => unknown)({ batchSize: 4, slotSize: 70000 })).toThrow(TypeError);
+    dp.close();
+    dp.close();
+  });
+
+  it("forwards ping and GSO-sized TCP between two TAPs in their own namespaces", async () => {
+    const nsA = addNs();
+    const nsB = addNs();
+    const f = track(forwarder(native, { 0: 1, 1: 0 }));
+    const tapA = uniq("tta");
+    const tapB = uniq("ttb");
+    const a = f.dp.openTap(0, { name: tapA, netnsPath: nsPath(nsA) });
+    const b = f.dp.openTap(1, { name: tapB, netnsPath: nsPath(nsB), mtu: 1500 });
+    expect(a).toMatchObject({ ifname: tapA, vnetHdr: true, created: true });
+    expect(b.mtu).toBe(1500);
+    expect(a.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(linkExists(nsA, tapA)).toBe(true);
+    expect(linkExists("", tapA)).toBe(false); // not in the host namespace
+    ip("-n", nsA, "addr", "add", "10.77.0.1/24", "dev", tapA);
+    ip("-n", nsB, "addr", "add", "10.77.0.2/24", "dev", tapB);
+
+    const ping = await inNs(nsA, "ping", ["-c", "3", "-W", "2", "10.77.0.2"]);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+
+    const { bytes } = await iperf(nsA, nsB, "10.77.0.2");
+    expect(bytes).toBeGreaterThan(0);
+    expect(f.maxLen[0]).toBeGreaterThan(1514); // GSO frames passed through
+    expect(stat(f.dp, 0, PortStat.rxPackets)).toBeGreaterThan(0);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBeGreaterThan(0);
+    expect(f.dp.dpStats[0]).toBeGreaterThan(0);
+    f.dp.close();
+    expect(linkExists(nsA, tapA)).toBe(false);
+  });
+
+  it("forwards ping and TCP between two AF_PACKET ports (veths in a bridge namespace)", async () => {
+    const br = addNs();
+    const ns1 = addNs();
+    const ns2 = addNs();
+    const v1 = vethPair(br, ns1, "10.78.0.1/24");
+    const v2 = vethPair(br, ns2, "10.78.0.2/24");
+    const f = track(forwarder(native, { 0: 1, 1: 0 }));
+    const p0 = f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+    expect(p0).toMatchObject({ ifname: v1.host, vnetHdr: true, mtu: 1500 });
+    expect(p0.created).toBeUndefined();
+
+    const ping = await inNs(ns1, "ping", ["-c", "3", "-W", "2", "10.78.0.2"]);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    const { bytes } = await iperf(ns1, ns2, "10.78.0.2");
+    expect(bytes).toBeGreaterThan(0);
+    expect(f.maxLen[0]).toBeGreaterThan(1514);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBeGreaterThan(0);
+    expect(stat(f.dp, 0, PortStat.rxSyscalls)).toBeGreaterThan(0);
+    f.dp.close();
+  });
+
+  it("passes GSO TCP from a TAP to an AF_PACKET port intact", async () => {
+    const nsA = addNs();
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.79.0.2/24");
+    const f = track(forwarder(native, { 0: 1, 1: 0 }));
+    const tap = uniq("ttm");
+    f.dp.openTap(0, { name: tap, netnsPath: nsPath(nsA) });
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+    ip("-n", nsA, "addr", "add", "10.79.0.1/24", "dev", tap);
+
+    const { bytes } = await iperf(nsA, ns2, "10.79.0.2");
+    expect(bytes).toBeGreaterThan(0);
+    expect(f.maxLen[0]).toBeGreaterThan(1514);
+    expect(stat(f.dp, 1, PortStat.txSegmented)).toBe(0);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBeGreaterThan(0);
+    // and the other way round
+    const back = await iperf(ns2, nsA, "10.79.0.1");
+    expect(back.bytes).toBeGreaterThan(0);
+    expect(f.maxLen[1]).toBeGreaterThan(1514);
+    f.dp.close();
+  });
+
+  it("segments GSO frames in software toward an AF_PACKET port without vnet header", async () => {
+    const nsA = addNs();
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.80.0.2/24");
+    const f = track(forwarder(native, { 0: 1, 1: 0 }));
+    const tap = uniq("tts");
+    f.dp.openTap(0, { name: tap, netnsPath: nsPath(nsA) });
+    const p = f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br), vnetHdr: false });
+    expect(p.vnetHdr).toBe(false);
+    ip("-n", nsA, "addr", "add", "10.80.0.1/24", "dev", tap);
+
+    const ping = await inNs(nsA, "ping", ["-c", "2", "-W", "2", "10.80.0.2"]);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    const { bytes } = await iperf(nsA, ns2, "10.80.0.2");
+    expect(bytes).toBeGreaterThan(0);
+    expect(f.maxLen[0]).toBeGreaterThan(1514);
+    expect(stat(f.dp, 1, PortStat.txSegmented)).toBeGreaterThan(0);
+    expect(stat(f.dp, 1, PortStat.txGsoDropped)).toBe(0);
+    // ns2 → TAP: partial checksums from the veth are described in a synthesized vnet header
+    const back = await iperf(ns2, nsA, "10.80.0.1");
+    expect(back.bytes).toBeGreaterThan(0);
+    f.dp.close();
+  });
+
+  it("re-inserts the 802.1Q tag the kernel strips and forwards the frame tagged", async () => {
+    const br = addNs();
+    const ns1 = addNs();
+    const ns2 = addNs();
+    const v1 = vethPair(br, ns1, "10.81.0.1/24");
+    const v2 = vethPair(br, ns2, "10.81.0.2/24");
+    const f = track(forwarder(native, { 0: 1, 1: 0 }));
+    const seen: { tpid: number; vid: number; type: number }[] = [];
+    const src = "02:00:00:00:42:01";
+    f.inspect = (port, frame) => {
+      const mac = Array.from(frame.subarray(6, 12), (b) => b.toString(16).padStart(2, "0")).join(":");
+      if (port === 0 && mac === src) seen.push({ tpid: (frame[12] << 8) | frame[13], vid: ((frame[14] << 8) | frame[15]) & 0xfff, type: (frame[16] << 8) | frame[17] });
+    };
+    f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+
+    const capture = inNs(ns2, "timeout", ["10", "tcpdump", "-i", v2.peer, "-e", "-nn", "-c", "1", "-l", "ether", "src", src], 15_000);
+    await sleep(1500); // tcpdump attaches
+    const send = await inNs(ns1, "/usr/bin/python3", [
+      "-c",
+      `from scapy.all import *; sendp(Ether(dst="ff:ff:ff:ff:ff:ff",src="${src}")/Dot1Q(vlan=42)/IP(src="10.81.0.1",dst="10.81.0.2")/ICMP(), iface="${v1.peer}", verbose=0)`,
+    ]);
+    expect(send.code, send.stderr).toBe(0);
+    const captured = await capture;
+    expect(seen).toEqual([{ tpid: 0x8100, vid: 42, type: 0x0800 }]);
+    expect(captured.stdout).toMatch(/vlan 42/);
+    expect(captured.stdout).toMatch(new RegExp(src));
+    f.dp.close();
+  });
+
+  it("throws errors with code, errno and syscall, and leaks no fd", () => {
+    const ns = addNs();
+    const f = track(forwarder(native, {}));
+    const before = fdCount();
+    let error: (Error & { code?: string; errno?: number; syscall?: string }) | undefined;
+    try {
+      f.dp.openPacket(0, { ifname: "tbnope7", netnsPath: nsPath(ns) });
+    } catch (e) {
+      error = e as typeof error;
+    }
+    expect(error?.code).toBe("ENODEV");
+    expect(error?.message).toMatch(/tbnope7/);
+    expect(typeof error?.errno).toBe("number");
+    expect(error?.syscall).toBe("if_nametoindex");
+    expect(() => f.dp.openTap(0, { name: "abcdefghijklmnop", netnsPath: nsPath(ns) })).toThrow(/15/);
+    expect(() => f.dp.openTap(MAX_PORTS, { name: "x1", netnsPath: nsPath(ns) })).toThrow(RangeError);
+    expect(() => f.dp.openTap(-1, { name: "x1", netnsPath: nsPath(ns) })).toThrow(RangeError);
+    expect(() => f.dp.openTap(0, { name: "x1", netnsPath: "/run/netns/tb-no-such-ns" })).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(() => f.dp.openPacket(0, { ifname: "lo", netnsPath: nsPath(ns), ringBlockSize: 3000 })).toThrow(RangeError);
+    // attaching a TAP to a name held by a veth fails cleanly
+    ip("-n", ns, "link", "add", "tbve0", "type", "veth", "peer", "name", "tbve1");
+    expect(() => f.dp.openTap(0, { name: "tbve0", netnsPath: nsPath(ns) })).toThrow(/TUNSETIFF tbve0/);
+    // index in use
+    const tap = uniq("tte");
+    f.dp.openTap(3, { name: tap, netnsPath: nsPath(ns) });
+    expect(() => f.dp.openTap(3, { name: uniq("tte"), netnsPath: nsPath(ns) })).toThrow(/already in use/);
+    expect(fdCount()).toBe(before + 1);
+    f.dp.close();
+    expect(fdCount()).toBe(before);
+  });
+
+  it("removes non-persistent TAPs on close, keeps persistent ones until closePort(i, true)", () => {
+    const ns = addNs();
+    const f = track(forwarder(native, {}));
+    const plain = uniq("ttp");
+    const kept = uniq("ttk");
+    f.dp.openTap(0, { name: plain, netnsPath: nsPath(ns) });
+    const k = f.dp.openTap(1, { name: kept, netnsPath: nsPath(ns), persist: true, mac: "02:00:00:00:00:07", mtu: 9000 });
+    expect(k).toMatchObject({ created: true, mac: "02:00:00:00:00:07", mtu: 9000 });
+    f.dp.close();
+    expect(linkExists(ns, plain)).toBe(false);
+    expect(linkExists(ns, kept)).toBe(true);
+    const again = f.dp.openTap(2, { name: kept, netnsPath: nsPath(ns) });
+    expect(again.created).toBe(false);
+    expect(again.mac).toBe("02:00:00:00:00:07");
+    f.dp.closePort(2, true);
+    expect(linkExists(ns, kept)).toBe(false);
+    f.dp.closePort(2, true); // idempotent
+  });
+
+  it("counts an exception thrown by onBatch and keeps running", async () => {
+    const nsA = addNs();
+    const nsB = addNs();
+    let calls = 0;
+    const dp = new native.Dataplane({ batchSize: 8, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {
+      calls++;
+      throw new Error("expected test error from onBatch");
+    });
+    dataplanes.push(dp);
+    const tap = uniq("ttx");
+    dp.openTap(0, { name: tap, netnsPath: nsPath(nsA) });
+    ip("-n", nsA, "addr", "add", "10.82.0.1/24", "dev", tap);
+    void nsB;
+    await inNs(nsA, "ping", ["-c", "2", "-i", "0.2", "-W", "1", "10.82.0.2"]);
+    expect(calls).toBeGreaterThan(1);
+    expect(dp.dpStats[6]).toBe(calls);
+    dp.close();
+  });
+});
