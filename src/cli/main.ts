@@ -1,0 +1,52 @@
+/** The `tapbridge` command: verbs, help, and how errors reach the user (a sentence, exit 1; usage errors exit 2). */
+import { readFileSync } from "node:fs";
+import { TapbridgeError } from "../errors.js";
+import { UsageError } from "./args.js";
+import { runCommand } from "./run.js";
+import { demoCommand } from "./demo.js";
+
+const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
+  run: { help: "run a bridge in the foreground from flags (like brctl addbr + addif)", run: runCommand },
+  demo: { help: "bridge three namespaces through TAP ports, ping, iperf3, show the MAC table", run: demoCommand },
+};
+
+function usage(): string {
+  const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(8)} ${v.help}`);
+  return `Usage: tapbridge <command> [options]\n\nCommands:\n${verbs.join("\n")}\n\n"tapbridge <command> --help" shows a command's options.\n`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
+    process.stdout.write(usage());
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === "--version" || verb === "version") {
+    process.stdout.write(version() + "\n");
+    return 0;
+  }
+  const command = VERBS[verb];
+  if (!command) {
+    process.stderr.write(`tapbridge: unknown command "${verb}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`tapbridge ${verb}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof TapbridgeError) {
+      process.stderr.write(`tapbridge ${verb}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`tapbridge ${verb}: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}

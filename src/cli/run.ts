@@ -1,0 +1,85 @@
+/**
+ * `tapbridge run`: a foreground bridge from flags — the quickest replacement
+ * for `brctl addbr br0; brctl addif br0 eth0 tap0`.
+ *
+ * Logs go to stderr as JSON lines; `"msg":"bridge running"` says it forwards.
+ * SIGINT/SIGTERM: remove what it created, exit 0. SIGUSR1: log the MAC table
+ * and the port counters.
+ */
+import { Bridge } from "../bridge.js";
+import { PacketPort, TapPort } from "../io/native-port.js";
+import { createLogger, LEVELS, type LevelName } from "../log.js";
+import type { Port } from "../port.js";
+import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";
+
+export const RUN_FLAGS: Record<string, FlagSpec> = {
+  name: { type: "string", value: "NAME", help: "bridge name used in logs (default br0)" },
+  attach: { type: "string", repeat: true, value: "IFNAME[@NETNS]", help: "attach an existing interface as a promiscuous AF_PACKET port" },
+  tap: { type: "string", repeat: true, value: "NAME[@NETNS]", help: "create (or open) a TAP device as a port, inside NETNS if given" },
+  persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
+  ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
+  "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap (default 131072)" },
+  "log-level": { type: "string", value: "LEVEL", help: "trace, debug, info (default), warn, error or silent" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS]]... [--tap NAME[@NETNS]]... [--ageing SECONDS]";
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, RUN_FLAGS, "run");
+  if (flags.help) {
+    process.stdout.write(helpFor(RUN_USAGE, RUN_FLAGS));
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`"tapbridge run" takes no arguments, only options; got "${positionals.join(" ")}"`);
+  const level = (flags["log-level"] as string | undefined) ?? "info";
+  if (!(level in LEVELS)) throw new UsageError(`--log-level must be one of ${Object.keys(LEVELS).join(", ")}, not "${level}"`);
+  const attach = (flags.attach as string[] | undefined) ?? [];
+  const taps = (flags.tap as string[] | undefined) ?? [];
+  if (attach.length + taps.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME or --tap NAME`);
+
+  const name = (flags.name as string | undefined) ?? "br0";
+  const log = createLogger({ level: level as LevelName, bindings: { bridge: name } });
+  // Validate every port before creating anything.
+  const ports: Port[] = [
+    ...attach.map((spec) => new PacketPort(spec)),
+    ...taps.map((spec) => new TapPort({ name: spec, persist: flags.persistent === true })),
+  ];
+  const bridge = new Bridge({
+    name,
+    logger: log,
+    ...(flags.ageing !== undefined ? { ageingTime: flags.ageing as number } : {}),
+    ...(flags["max-fdb"] !== undefined ? { maxFdbEntries: checkMaxFdb(flags["max-fdb"] as number) } : {}),
+  });
+  try {
+    for (const port of ports) bridge.addPort(port);
+  } catch (error) {
+    bridge.close();
+    throw error;
+  }
+  log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac })) });
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      log.info("stopping", { signal });
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      process.off("SIGUSR1", onUsr1);
+      const finalStats = bridge.stats();
+      bridge.close();
+      log.info("bridge stopped", { ports: finalStats });
+      resolve(0);
+    };
+    const onInt = () => stop("SIGINT");
+    const onTerm = () => stop("SIGTERM");
+    const onUsr1 = () => log.info("status", { fdb: bridge.fdbEntries(), ports: bridge.stats(), dataplane: bridge.dataplaneStats() });
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    process.on("SIGUSR1", onUsr1);
+  });
+}
+
+function checkMaxFdb(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 16_777_216) throw new UsageError(`--max-fdb must be a whole number from 1 to 16777216, not ${n}`);
+  return n;
+}
