@@ -68,6 +68,11 @@ export interface PortStats {
   /** Egress queue full: dropped for this port only. */
   txDropped: number;
   txErrors: number;
+  /** System calls spent receiving and transmitting (native ports). */
+  rxSyscalls: number;
+  txSyscalls: number;
+  /** GSO frames segmented in software toward this port. */
+  txSegmented: number;
   /** Ingress drops by reason (only reasons with a count). */
   drops: Record<string, number>;
 }
@@ -294,6 +299,9 @@ export class Bridge {
       rxDropped: n ? n[PortStat.rxDropped]! : 0,
       txDropped: n ? n[PortStat.txDropped]! + n[PortStat.txGsoDropped]! : 0,
       txErrors: n ? n[PortStat.txErrors]! : 0,
+      rxSyscalls: n ? n[PortStat.rxSyscalls]! : 0,
+      txSyscalls: n ? n[PortStat.txSyscalls]! : 0,
+      txSegmented: n ? n[PortStat.txSegmented]! : 0,
       drops,
     };
   }

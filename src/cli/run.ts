@@ -57,8 +57,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     bridge.close();
     throw error;
   }
-  log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac })) });
-
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info("stopping", { signal });
@@ -76,6 +74,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     process.on("SIGUSR1", onUsr1);
+    // Only now, with the signal handlers in place, may a script act on this line.
+    log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac })) });
   });
 }
 

@@ -1,0 +1,107 @@
+/**
+ * `tapbridge run` as users script it: started as a child process, ready when
+ * it logs "bridge running", stopped by SIGTERM with exit 0 and nothing left
+ * behind; bad flags exit 2 with a sentence, failures exit 1 and undo what
+ * they made.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab, run } from "../../src/lab/lab.js";
+
+const CLI = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
+const lab = new Lab("tbc");
+let ns = "";
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  ns = await lab.netns("c");
+});
+afterAll(async () => {
+  for (const c of children) c.kill("SIGKILL");
+  await lab.destroy();
+});
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [CLI, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${stderr}`)), 20_000);
+    child.stderr!.on("data", () => {
+      if (stderr.includes('"msg":"bridge running"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+const linkExists = async (name: string) => (await run(["ip", "-n", ns, "link", "show", "dev", name], { allowFail: true })).code === 0;
+
+describe("tapbridge run", () => {
+  it("creates TAPs in a namespace, forwards, and removes them on SIGTERM with exit 0", async () => {
+    const t1 = lab.ifname("r1");
+    const t2 = lab.ifname("r2");
+    const bridge = start(["--name", "clitest", "--tap", `${t1}@${ns}`, "--tap", `${t2}@${ns}`, "--ageing", "60"]);
+    await bridge.ready;
+    expect(await linkExists(t1)).toBe(true);
+    expect(await linkExists(t2)).toBe(true);
+    bridge.child.kill("SIGUSR1");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bridge.stderr()).toContain('"msg":"status"');
+    bridge.child.kill("SIGTERM");
+    expect(await bridge.exited).toBe(0);
+    expect(await linkExists(t1)).toBe(false);
+    expect(bridge.stderr()).toContain('"msg":"bridge stopped"');
+  });
+
+  it("keeps --persistent TAPs after exit and reopens them next time", async () => {
+    const t = lab.ifname("p1");
+    const first = start(["--tap", `${t}@${ns}`, "--persistent"]);
+    await first.ready;
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    expect(await linkExists(t)).toBe(true);
+    const second = start(["--tap", `${t}@${ns}`]);
+    await second.ready;
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+    // The second run opened an existing device: it leaves it as it found it.
+    expect(await linkExists(t)).toBe(true);
+    await run(["ip", "-n", ns, "link", "del", t]);
+  });
+
+  it("rejects bad flags with exit 2 and a sentence", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--bogus"], /unknown option --bogus/],
+      [["--tap"], /--tap needs a value/],
+      [["--ageing", "soon", "--tap", "x"], /--ageing needs a number, not "soon"/],
+      [[], /needs at least one port/],
+      [["--tap", "x", "--log-level", "loud"], /--log-level must be one of/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run([process.execPath, CLI, "run", ...args], { allowFail: true });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it("fails with exit 1 and removes what it created when a later port cannot be opened", async () => {
+    const t = lab.ifname("f1");
+    const r = await run([process.execPath, CLI, "run", "--tap", `${t}@${ns}`, "--attach", `nosuch0@${ns}`], { allowFail: true, timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("interface nosuch0@" + ns + " not found");
+    expect(await linkExists(t)).toBe(false);
+    const r2 = await run([process.execPath, CLI, "run", "--tap", "x@no-such-ns-here"], { allowFail: true });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain("network namespace no-such-ns-here not found");
+    const r3 = await run([process.execPath, CLI, "run", "--ageing", "-5", "--tap", `y@${ns}`], { allowFail: true });
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toContain("ageing time -5 is out of range");
+  });
+});
