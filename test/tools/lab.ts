@@ -163,6 +163,7 @@ export interface Capture {
 export interface ReplayResult {
   results: Record<string, Capture>;
   unmarked: number;
+  unmarked_samples: Array<{ port: number; head: string }>;
   foreign: number;
 }
 
@@ -171,6 +172,8 @@ export interface ReplayOptions {
   settleMs?: number;
   /** per-frame ports to wait for before the gap (paces a slower bridge) */
   waitFor?: Map<number, number[]>;
+  /** per-frame gap overriding gapMs */
+  gapFor?: Map<number, number>;
   maxWaitMs?: number;
 }
 
@@ -187,7 +190,7 @@ export async function replay(t: Topology, frames: Frame[], o: ReplayOptions = {}
       gap_ms: o.gapMs ?? 8,
       settle_ms: o.settleMs ?? 300,
       max_wait_ms: o.maxWaitMs ?? 0,
-      frames: frames.map((f) => ({ seq: f.seq, port: f.ingress, hex: f.bytes.toString("hex"), wait_for: o.waitFor?.get(f.seq) ?? [] })),
+      frames: frames.map((f) => ({ seq: f.seq, port: f.ingress, hex: f.bytes.toString("hex"), wait_for: o.waitFor?.get(f.seq) ?? [], gap_ms: o.gapFor?.get(f.seq) ?? o.gapMs ?? 8 })),
     }),
   );
   await run("ip", ["netns", "exec", t.hostsNs, "python3", REPLAY_PY, input, output], 90_000);
@@ -221,11 +224,24 @@ export interface TapbridgeRun {
  * One tapbridge run: same topology without br0; tapbridge attaches p0..p3
  * inside the dut namespace with the IFNAME@NETNS form.
  */
-export async function runTapbridge(id: string, frames: Frame[], replayOpts: ReplayOptions): Promise<TapbridgeRun> {
+export async function runTapbridge(
+  id: string,
+  frames: Frame[],
+  replayOpts: ReplayOptions,
+  /** [program, ...args] to run instead of `node bin/tapbridge.js`, for checking this harness */
+  command?: (t: Topology) => string[],
+): Promise<TapbridgeRun> {
   const t = await buildTopology(id);
   const bin = join(REPO_ROOT, "bin", "tapbridge.js");
-  const args = [bin, "run", "--name", `tbd${id}`, ...t.ports.flatMap((p) => ["--attach", `${p}@${t.dutNs}`])];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
+  const [program, ...args] = command?.(t) ?? [
+    process.execPath,
+    bin,
+    "run",
+    "--name",
+    `tbd${id}`,
+    ...t.ports.flatMap((p) => ["--attach", `${p}@${t.dutNs}`]),
+  ];
+  const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
   created.children.add(child);
   let stderr = "";
   let stdout = "";
@@ -249,7 +265,7 @@ export async function runTapbridge(id: string, frames: Frame[], replayOpts: Repl
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`tapbridge exited (code ${code}, signal ${signal}) before "bridge running". command: node ${args.join(" ")}\nstderr:\n${stderr}\nstdout:\n${stdout}`));
+        reject(new Error(`tapbridge exited (code ${code}, signal ${signal}) before "bridge running". command: ${program} ${args.join(" ")}\nstderr:\n${stderr}\nstdout:\n${stdout}`));
       });
     });
     const result = await replay(t, frames, replayOpts);

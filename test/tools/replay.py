@@ -13,14 +13,15 @@ IN.json:
       "settle_ms": 300,              # wait after the last frame
       "max_wait_ms": 0,              # >0: after sending, wait up to this long
                                      #     for the frame's "wait_for" ports
-      "frames": [{"seq": 0, "port": 2, "hex": "...", "wait_for": [0, 1]}, ...]
+      "frames": [{"seq": 0, "port": 2, "hex": "...", "wait_for": [0, 1], "gap_ms": 30}, ...]
+                                     # wait_for, gap_ms: optional, per frame
     }
 
 OUT.json:
     {
       "results": {"<seq>": {"ports": [1, 3], "captures": {"1": ["<hex>"], "3": ["<hex>"]}}},
       "unmarked": <frames seen without the marker>,
-      "unmarked_samples": [{"port": 1, "head": "<first 48 bytes, hex>"}, ...],
+      "unmarked_samples": [{"port": 1, "head": "<first 64 bytes, hex>"}, ...],
       "foreign": <marked frames whose seq was never sent>
     }
 
@@ -93,7 +94,7 @@ def main():
         if at < 0 or at + len(magic) + 4 > len(data):
             stats["unmarked"] += 1
             if len(stats["unmarked_samples"]) < 8:
-                stats["unmarked_samples"].append({"port": port, "head": data[:48].hex()})
+                stats["unmarked_samples"].append({"port": port, "head": data[:64].hex()})
             return None
         (seq,) = struct.unpack_from("!I", data, at + len(magic))
         if seq not in sent:
@@ -135,7 +136,7 @@ def main():
         if max_wait > 0 and want:
             caps = results[str(fr["seq"])]["captures"]
             pump(time.monotonic() + max_wait, lambda: all(str(p) in caps for p in want))
-        pump(time.monotonic() + gap)
+        pump(time.monotonic() + fr.get("gap_ms", gap * 1000.0) / 1000.0)
     pump(time.monotonic() + cfg.get("settle_ms", 300) / 1000.0)
 
     for r in results.values():
