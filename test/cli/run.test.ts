@@ -104,4 +104,14 @@ describe("tapbridge run", () => {
     expect(r3.code).toBe(1);
     expect(r3.stderr).toContain("ageing time -5 is out of range");
   });
+
+  it("says which capability is missing when run without CAP_NET_ADMIN", async () => {
+    const drop = ["setpriv", "--bounding-set", "-net_admin,-net_raw", "--inh-caps", "-net_admin,-net_raw"];
+    const r = await run([...drop, process.execPath, CLI, "run", "--tap", lab.ifname("k1")], { allowFail: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/creating TAP device \S+ needs CAP_NET_ADMIN/);
+    const r2 = await run([...drop, process.execPath, CLI, "run", "--attach", "lo"], { allowFail: true });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/attaching interface lo needs CAP_NET_ADMIN/);
+  });
 });

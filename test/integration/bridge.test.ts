@@ -80,6 +80,24 @@ describe("TAP ports", () => {
   });
 });
 
+describe("ports added and removed while the bridge runs", () => {
+  it("starts forwarding to a new port at once and removes a TAP it created", async () => {
+    const bridge = newBridge();
+    const a = await tapHost(bridge, 1, 7);
+    const b = await tapHost(bridge, 2, 7);
+    expect((await ping(a, b)).code).toBe(0);
+    const c = await vethHost(bridge, 3, 7);
+    expect((await ping(c, a)).code).toBe(0);
+    bridge.removePort(`${b.port}@${b.ns}`);
+    const gone = await lab.exec(b.ns, ["ip", "link", "show", "dev", b.port], { allowFail: true });
+    expect(gone.code).not.toBe(0);
+    expect((await ping(a, b)).code).not.toBe(0);
+    expect((await ping(a, c)).code).toBe(0);
+    expect(bridge.fdbEntries().map((e) => e.port)).not.toContain(`${b.port}@${b.ns}`);
+    bridge.close();
+  });
+});
+
 describe("AF_PACKET ports", () => {
   it("carries ping and iperf3 TCP between namespaces behind veths", async () => {
     const bridge = newBridge();
