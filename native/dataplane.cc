@@ -253,26 +253,23 @@ bool Dataplane::CheckIndex(Napi::Env env, const Napi::Value& v, bool mustBeFree,
 
 Napi::Value Dataplane::StartPort(Napi::Env env, Port* port, const OpenedInfo& oi) {
   port->dp = this;
+  port->poll.data = port;
   int rc = uv_poll_init(loop_, &port->poll, port->fd);
-  if (rc == 0) {
-    port->poll.data = port;
+  const bool initialised = rc == 0;
+  if (initialised) {
     port->open = true;
     rc = uv_poll_start(&port->poll, UV_READABLE, PollCallback);
-    if (rc != 0) {
-      port->open = false;
-      uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), nullptr);
-    }
   }
   if (rc != 0) {
-    // uv_close above needs the Port alive until its callback: leak-free path is to
-    // close the fd now and delete the Port only if the handle never got initialised.
-    if (port->kind == PortKind::kPacket) PacketUnmap(port);
-    if (port->kind == PortKind::kTap && !port->persistent) TapClearPersist(port);
-    close(port->fd);
-    port->fd = -1;
     SysError e;
     Fail(&e, -rc, "uv_poll", "uv_poll on " + port->ifname);
-    if (!port->poll.data) delete port;
+    port->open = false;
+    if (port->kind == PortKind::kPacket) PacketUnmap(port);
+    if (port->kind == PortKind::kTap && oi.created) TapClearPersist(port);  // undo our own TUNSETPERSIST
+    if (initialised) uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), PortClosed);  // deletes port
+    close(port->fd);
+    port->fd = -1;
+    if (!initialised) delete port;
     ThrowSys(env, e);
     return env.Undefined();
   }

@@ -79,7 +79,7 @@ struct Ring {
 class Dataplane;
 
 struct Port {
-  uv_poll_t poll;  // poll.data = this; freed in the uv_close callback
+  uv_poll_t poll = {};  // poll.data = this; freed in the uv_close callback
   Dataplane* dp = nullptr;
   uint32_t index = 0;
   PortKind kind = PortKind::kTap;

@@ -93,6 +93,7 @@ async function iperf(clientNs: string, serverNs: string, serverIp: string, secon
   return { bytes: result.end.sum_received.bytes, bps: result.end.sum_received.bits_per_second };
 }
 
+const u16 = (v: number): number[] => [v >> 8, v & 0xff];
 const fdCount = (): number => readdirSync("/proc/self/fd").length;
 
 interface Forwarder {
@@ -268,6 +269,52 @@ describe.skipIf(!isRoot)("native addon", () => {
     // ns2 → TAP: partial checksums from the veth are described in a synthesized vnet header
     const back = await iperf(ns2, nsA, "10.80.0.1");
     expect(back.bytes).toBeGreaterThan(0);
+    f.dp.close();
+  });
+
+  it("segments an injected 802.1Q-tagged TCP GSO frame with correct checksums", async () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.83.0.2/24");
+    const f = track(forwarder(native, {}));
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br), vnetHdr: false });
+    const capture = inNs(ns2, "timeout", ["10", "tcpdump", "-i", v2.peer, "-e", "-nn", "-S", "-vv", "-c", "4", "-l", "vlan", "and", "tcp"], 15_000);
+    await sleep(1500);
+    // Fill slot 0 now (received frames reuse it) and transmit synchronously.
+    const payload = 4000;
+    const mss = 1000;
+    const slab = new Uint8Array(f.dp.slab);
+    const view = new DataView(f.dp.slab);
+    const off = VNET_AREA + HEADROOM;
+    const frame = slab.subarray(off, off + 18 + 40 + payload);
+    frame.set([2, 0, 0, 0, 0x83, 2, 2, 0, 0, 0, 0x83, 1, 0x81, 0x00, 0x00, 42, 0x08, 0x00]);
+    const ipv4 = [0x45, 0, ...u16(40 + payload), 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 83, 0, 1, 10, 83, 0, 2];
+    frame.set(ipv4, 18);
+    frame.set([...u16(40000), ...u16(5201), 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0], 38);
+    for (let i = 0; i < payload; i++) frame[58 + i] = i & 0xff;
+    slab.fill(0, 0, 10);
+    view.setUint8(0, 1); // NEEDS_CSUM
+    view.setUint8(1, 1); // GSO_TCPV4
+    view.setUint16(2, 58, true);
+    view.setUint16(4, mss, true);
+    view.setUint16(6, 38, true);
+    view.setUint16(8, 16, true);
+    f.dp.frameOffset[0] = off;
+    f.dp.frameLength[0] = frame.length;
+    f.dp.egress.fill(0);
+    f.dp.egress[0] = 1 << 1;
+
+    f.dp.transmit(1);
+    const out = (await capture).stdout;
+    expect(stat(f.dp, 1, PortStat.txSegmented)).toBe(1);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBe(4);
+    expect(out.match(/vlan 42/g)?.length).toBe(4);
+    expect(out.match(/cksum 0x[0-9a-f]+ \(correct\)/g)?.length).toBe(4); // TCP
+    expect(out).not.toMatch(/bad cksum|incorrect/);
+    for (const seq of ["1000:2000", "2000:3000", "3000:4000", "4000:5000"]) expect(out).toContain(`seq ${seq}`);
+    expect(out.match(/Flags \[P\.\]/g)?.length).toBe(1); // PSH on the last segment only
+    expect(out.match(/id 4660/g)?.length).toBe(1); // 0x1234 on the first segment, +1 after
+    expect(out).toContain("id 4663");
     f.dp.close();
   });
 
