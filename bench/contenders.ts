@@ -1,0 +1,196 @@
+/**
+ * The contenders: the same two hosts — namespaces A and B, 10.77.0.1 and
+ * 10.77.0.2 on a /24 — joined by a different switch each time.
+ *
+ *   kernel  A:veth ─ [netns S: Linux bridge] ─ veth:B          (the baseline)
+ *   tap     A:tap  ─ [tapbridge process] ─ tap:B               (TAPs created inside A and B)
+ *   packet  A:veth ─ [netns S: veth ends ◄─AF_PACKET─ tapbridge] ─ veth:B
+ *   ovs     A:veth ─ [netns S: ovs-vswitchd, datapath_type=netdev] ─ veth:B
+ *
+ * Every contender is built before the first measurement and kept until the
+ * end, so the measurements can interleave. Each has its own namespaces; a
+ * contender that cannot be built is recorded as skipped, with the reason.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Lab } from "../src/lab/lab.js";
+import { run } from "../src/lab/lab.js";
+import { TapbridgeProcess } from "./tapbridge-process.js";
+
+export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs"] as const;
+export type ContenderKey = (typeof CONTENDER_KEYS)[number];
+
+export const CONTENDER_LABELS: Record<ContenderKey, string> = {
+  kernel: "kernel bridge (veth)",
+  tap: "tapbridge (TAP ports)",
+  packet: "tapbridge (AF_PACKET on veth)",
+  ovs: "Open vSwitch (userspace, netdev)",
+};
+
+export const IP_A = "10.77.0.1";
+export const IP_B = "10.77.0.2";
+const PREFIX = 24;
+
+export interface Contender {
+  key: ContenderKey;
+  label: string;
+  a: string;
+  b: string;
+  devA: string;
+  devB: string;
+  macA: string;
+  macB: string;
+  /** The process that does the switching, when there is one (tapbridge, ovs-vswitchd). */
+  switchPid?: number;
+  tapbridge?: TapbridgeProcess;
+  stop(): Promise<void>;
+}
+
+async function macOf(lab: Lab, ns: string, dev: string): Promise<string> {
+  const { stdout } = await run(["ip", "-n", ns, "-j", "link", "show", "dev", dev]);
+  return (JSON.parse(stdout) as { address: string }[])[0]!.address;
+}
+
+/** Hosts A and B and, unless the switch makes its own host ports, a veth into switch namespace S for each. */
+async function hostsWithVeths(lab: Lab, tag: string): Promise<{ a: string; b: string; s: string; devA: string; devB: string; swA: string; swB: string }> {
+  const a = await lab.netns(`${tag}A`);
+  const b = await lab.netns(`${tag}B`);
+  const s = await lab.netns(`${tag}S`);
+  const devA = lab.ifname(`${tag}a0`);
+  const devB = lab.ifname(`${tag}b0`);
+  const swA = lab.ifname(`${tag}sa`);
+  const swB = lab.ifname(`${tag}sb`);
+  await lab.veth({ ns: a, name: devA, address: `${IP_A}/${PREFIX}` }, { ns: s, name: swA });
+  await lab.veth({ ns: b, name: devB, address: `${IP_B}/${PREFIX}` }, { ns: s, name: swB });
+  return { a, b, s, devA, devB, swA, swB };
+}
+
+async function finish(lab: Lab, c: Omit<Contender, "macA" | "macB" | "label">): Promise<Contender> {
+  const contender: Contender = { ...c, label: CONTENDER_LABELS[c.key], macA: await macOf(lab, c.a, c.devA), macB: await macOf(lab, c.b, c.devB) };
+  // Prove the path (and fill ARP caches and the switch's MAC table) before any measurement.
+  const ping = await lab.exec(c.a, ["ping", "-c", "3", "-i", "0.2", "-W", "2", IP_B], { allowFail: true, timeoutMs: 10_000 });
+  if (!/ [1-9]\d* received/.test(ping.stdout)) {
+    await contender.stop();
+    throw new Error(`host A cannot ping host B through it: ${ping.stdout.trim().split("\n").pop() ?? ping.stderr.trim()}`);
+  }
+  return contender;
+}
+
+export async function kernelBridge(lab: Lab): Promise<Contender> {
+  const h = await hostsWithVeths(lab, "k");
+  await run(["ip", "-n", h.s, "link", "add", "name", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+  for (const port of [h.swA, h.swB]) await run(["ip", "-n", h.s, "link", "set", "dev", port, "master", "br0"]);
+  await run(["ip", "-n", h.s, "link", "set", "dev", "br0", "up"]);
+  return finish(lab, { key: "kernel", a: h.a, b: h.b, devA: h.devA, devB: h.devB, stop: async () => undefined });
+}
+
+export async function tapbridgeTaps(lab: Lab, extraPorts = 0): Promise<Contender> {
+  const a = await lab.netns("tA");
+  const b = await lab.netns("tB");
+  const devA = lab.ifname("ta0");
+  const devB = lab.ifname("tb0");
+  const args = ["--name", "bench-tap", "--tap", `${devA}@${a}`, "--tap", `${devB}@${b}`];
+  // Scaling: more TAP ports, each alone in its own namespace, idle.
+  for (let i = 0; i < extraPorts; i++) {
+    const ns = await lab.netns(`tX${i}`);
+    args.push("--tap", `${lab.ifname(`tx${i}`)}@${ns}`);
+  }
+  const tb = await TapbridgeProcess.start(args);
+  try {
+    await lab.address(a, devA, `${IP_A}/${PREFIX}`);
+    await lab.address(b, devB, `${IP_B}/${PREFIX}`);
+  } catch (error) {
+    await tb.stop();
+    throw error;
+  }
+  return finish(lab, { key: "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+}
+
+export async function tapbridgePacket(lab: Lab): Promise<Contender> {
+  const h = await hostsWithVeths(lab, "p");
+  const tb = await TapbridgeProcess.start(["--name", "bench-packet", "--attach", `${h.swA}@${h.s}`, "--attach", `${h.swB}@${h.s}`]);
+  return finish(lab, { key: "packet", a: h.a, b: h.b, devA: h.devA, devB: h.devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+}
+
+/** Why OVS cannot run here, or undefined when it can. */
+export function ovsMissing(): string | undefined {
+  for (const tool of ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed (apt-get install openvswitch-switch)`;
+  }
+  if (!findOvsSchema()) return "the OVS database schema vswitch.ovsschema was not found";
+  return undefined;
+}
+
+function findOvsSchema(): string | undefined {
+  return ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"].find((p) => existsSync(p));
+}
+
+/**
+ * Open vSwitch with the userspace (netdev) datapath, run privately: its own
+ * database, sockets, pid and log files under a temporary directory, both
+ * daemons inside switch namespace S (so netdev ports open S's veth ends).
+ */
+export async function openVswitch(lab: Lab): Promise<Contender> {
+  const missing = ovsMissing();
+  if (missing) throw new Error(missing);
+  const h = await hostsWithVeths(lab, "o");
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${lab.id}-ovs-`));
+  const env = [`OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_PKGDATADIR=/usr/share/openvswitch`];
+  const db = `unix:${dir}/db.sock`;
+  const vsctl = (...args: string[]) => run(["env", ...env, "ovs-vsctl", `--db=${db}`, "--timeout=20", ...args], { timeoutMs: 25_000 });
+  const cleanupDir = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await run(["ovsdb-tool", "create", `${dir}/conf.db`, findOvsSchema()!]);
+    const dbServer = lab.spawn(h.s, ["env", ...env, "ovsdb-server", `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`,
+      `--pidfile=${dir}/ovsdb-server.pid`, `--log-file=${dir}/ovsdb-server.log`, `--unixctl=${dir}/ovsdb-server.ctl`]);
+    await waitForFile(`${dir}/db.sock`, 10_000, `ovsdb-server did not create its socket (log: ${dir}/ovsdb-server.log)`);
+    await vsctl("--no-wait", "init");
+    await vsctl("--no-wait", "set", "Open_vSwitch", ".", "other_config:userspace-tso-enable=true");
+    const vswitchd = lab.spawn(h.s, ["env", ...env, "ovs-vswitchd", db, `--pidfile=${dir}/ovs-vswitchd.pid`,
+      `--log-file=${dir}/ovs-vswitchd.log`, `--unixctl=${dir}/ovs-vswitchd.ctl`]);
+    const early = new Promise<never>((_, reject) => vswitchd.once("exit", (code) => reject(new Error(`ovs-vswitchd exited with code ${code} at start (log: ${dir}/ovs-vswitchd.log)`))));
+    early.catch(() => undefined);
+    await Promise.race([vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"), early]);
+    await Promise.race([vsctl("add-port", "br0", h.swA, "--", "add-port", "br0", h.swB), early]);
+    const stop = async () => {
+      for (const child of [vswitchd, dbServer]) {
+        if (child.exitCode !== null || child.signalCode !== null) continue;
+        const gone = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await Promise.race([gone, sleep(3000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+      cleanupDir();
+    };
+    try {
+      return await finish(lab, { key: "ovs", a: h.a, b: h.b, devA: h.devA, devB: h.devB, switchPid: vswitchd.pid, stop });
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  } catch (error) {
+    cleanupDir();
+    throw error;
+  }
+}
+
+export const BUILDERS: Record<ContenderKey, (lab: Lab) => Promise<Contender>> = {
+  kernel: kernelBridge,
+  tap: (lab) => tapbridgeTaps(lab),
+  packet: tapbridgePacket,
+  ovs: openVswitch,
+};
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitForFile(file: string, timeoutMs: number, message: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > until) throw new Error(message);
+    await sleep(50);
+  }
+}
