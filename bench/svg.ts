@@ -1,8 +1,10 @@
 /**
  * The ratios as a chart a reader can open in a browser: one group of
- * horizontal bars per metric, one bar per contender, a line at 1× (the
- * kernel bridge) and a tick at the target where there is one. Hand-written
- * SVG, no dependency.
+ * horizontal bars per metric, one bar per contender, drawn from the 1× line
+ * (the kernel bridge) to the ratio on a logarithmic axis — so 0.5× and 2×
+ * are the same length, and a 40× latency fits beside a 0.6× throughput —
+ * and a tick at the target where there is one. Hand-written SVG, no
+ * dependency.
  */
 import type { Figure } from "./report.js";
 
@@ -22,19 +24,26 @@ export function ratioChart(figs: Figure[], labels: Record<string, string>, subti
   const left = 300;
   const plotW = 520;
   const top = 70;
-  const maxRatio = Math.min(5, Math.max(2, ...withRatio.map((f) => f.ratioToKernel!)));
-  const x = (r: number) => left + (Math.min(r, maxRatio) / maxRatio) * plotW;
+  const ratios = withRatio.map((f) => f.ratioToKernel!).filter((r) => r > 0);
+  const lo = Math.min(-1, Math.floor(Math.log10(Math.min(1, ...ratios))));
+  const hi = Math.max(1, Math.ceil(Math.log10(Math.max(1, ...ratios))));
+  const inset = 44; // room for a label left of a bar that reaches the lowest decade
+  const x = (r: number) => left + inset + ((Math.log10(Math.max(r, 10 ** lo)) - lo) / (hi - lo)) * (plotW - inset);
   const groupH = contenders.length * barH + groupGap;
   const height = top + metrics.length * groupH + 40 + contenders.length * 18;
-  const width = left + plotW + 110;
+  const width = left + plotW + 80;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
   parts.push(`<text x="10" y="22" font-size="16" font-weight="bold">tapbridge vs the kernel bridge — ratio, same run (kernel = 1×)</text>`);
   parts.push(`<text x="10" y="42" fill="#555">${esc(subtitle)}</text>`);
-  for (let t = 0; t <= maxRatio + 1e-9; t += maxRatio > 3 ? 1 : 0.5) {
-    parts.push(`<line x1="${x(t)}" y1="${top - 8}" x2="${x(t)}" y2="${top + metrics.length * groupH}" stroke="${t === 1 ? "#000" : "#ddd"}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
-    parts.push(`<text x="${x(t)}" y="${top - 12}" text-anchor="middle" fill="#555">${t}×</text>`);
+  for (let e = lo; e <= hi; e++) {
+    for (const m of e < hi ? [1, 2, 5] : [1]) {
+      const t = m * 10 ** e;
+      const major = m === 1;
+      parts.push(`<line x1="${x(t)}" y1="${top - 8}" x2="${x(t)}" y2="${top + metrics.length * groupH}" stroke="${t === 1 ? "#000" : major ? "#ccc" : "#eee"}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
+      parts.push(`<text x="${x(t)}" y="${top - 12}" text-anchor="middle" fill="#555" font-size="${major ? 12 : 10}">${Number(t.toPrecision(1))}×</text>`);
+    }
   }
   metrics.forEach((metric, g) => {
     const y0 = top + g * groupH;
@@ -47,8 +56,10 @@ export function ratioChart(figs: Figure[], labels: Record<string, string>, subti
       if (!f) return;
       const y = y0 + i * barH;
       const r = f.ratioToKernel!;
-      parts.push(`<rect x="${left}" y="${y + 2}" width="${Math.max(1, x(r) - left)}" height="${barH - 4}" fill="${COLORS[key] ?? "#888"}"><title>${esc(`${labels[key]}: ${f.median.toPrecision(3)} ${f.unit}, ${r.toFixed(2)}×`)}</title></rect>`);
-      parts.push(`<text x="${x(r) + 4}" y="${y + barH - 4}" font-size="11">${r.toFixed(2)}×${r > maxRatio ? " (clipped)" : ""}</text>`);
+      const x0 = Math.min(x(1), x(r));
+      const x1 = Math.max(x(1), x(r));
+      parts.push(`<rect x="${x0}" y="${y + 2}" width="${Math.max(1, x1 - x0)}" height="${barH - 4}" fill="${COLORS[key] ?? "#888"}"><title>${esc(`${labels[key]}: ${f.median.toPrecision(3)} ${f.unit}, ${r.toFixed(2)}×`)}</title></rect>`);
+      parts.push(`<text x="${r >= 1 ? x1 + 4 : x0 - 4}" y="${y + barH - 4}" font-size="11" text-anchor="${r >= 1 ? "start" : "end"}">${r.toFixed(2)}×</text>`);
       const target = TARGET_RATIO[metric]?.[key];
       if (target !== undefined) parts.push(`<line x1="${x(target)}" y1="${y}" x2="${x(target)}" y2="${y + barH}" stroke="#d62728" stroke-width="2"><title>target ${target}×</title></line>`);
     });
@@ -60,5 +71,6 @@ export function ratioChart(figs: Figure[], labels: Record<string, string>, subti
   });
   parts.push(`<line x1="${left}" y1="${ly + 6}" x2="${left + 14}" y2="${ly + 6}" stroke="#d62728" stroke-width="2"/><text x="${left + 20}" y="${ly + 10}">target ratio</text>`);
   parts.push(`</svg>`);
-  return parts.join("\n") + "\n";
+  // Coordinates to one decimal: smaller, and readable as text.
+  return parts.join("\n").replace(/="(-?\d+\.\d+)"/g, (_m, v: string) => `="${Number(v).toFixed(1)}"`) + "\n";
 }
