@@ -1,0 +1,116 @@
+/**
+ * The benchmark suite runs and records its figures — never whether they are
+ * fast (timing thresholds belong in benchmarks, not tests). Runs the built
+ * suite (dist/, made by `npm test`'s pretest) in quick mode against the kernel
+ * bridge and tapbridge's TAP ports, then checks the JSON, the chart and that
+ * no namespace of the suite is left; plus a micro smoke and the flag parser.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { run } from "../src/lab/lab.js";
+import { parseOptions } from "../bench/main.js";
+import { run as runFdbBench } from "../bench/micro/fdb.bench.js";
+import { run as runForwardBench } from "../bench/micro/forward.bench.js";
+
+const MAIN = fileURLToPath(new URL("../dist/bench/main.js", import.meta.url));
+const out = mkdtempSync(path.join(os.tmpdir(), "tapbridge-bench-test-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function suite(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+interface Figure {
+  metric: string;
+  contender: string;
+  median: number;
+  values: (number | null)[];
+  steal: number[];
+  ratioToKernel?: number;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+describe("npm run bench", () => {
+  it.skipIf(!isRoot)("measures kernel and tapbridge TAP side by side, records every figure and ratio, leaves nothing behind", async () => {
+    expect(existsSync(MAIN), "dist/bench/main.js is missing: build with npx tsc -p tsconfig.json").toBe(true);
+    const r = await suite(["--quick", "--skip-micro", "--only", "kernel,tap", "--runs", "1", "--out", out], 170_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("trafgen, 64-byte frames, received at B");
+
+    const json = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as {
+      labPrefix: string;
+      machine: { cores: number; node: string };
+      contenders: Record<string, { ok?: boolean; skipped?: string }>;
+      figures: Figure[];
+      samples: Record<string, Record<string, { steal: number }[]>>;
+    };
+    expect(json.contenders.kernel?.ok).toBe(true);
+    expect(json.contenders.tap?.ok).toBe(true);
+    expect(json.machine.node).toBe(process.version);
+    const fig = (metric: string, contender: string) => json.figures.find((f) => f.metric === metric && f.contender === contender);
+    for (const metric of ["tcp1", "tcp4", "pps64", "pingMedian", "pingP99"]) {
+      for (const contender of ["kernel", "tap"]) {
+        const f = fig(metric, contender);
+        expect(f, `${metric} for ${contender}`).toBeDefined();
+        expect(f!.median).toBeGreaterThan(0);
+        expect(f!.values).toHaveLength(1);
+        expect(f!.steal[0]).toBeGreaterThanOrEqual(0);
+      }
+      expect(fig(metric, "tap")!.ratioToKernel).toBeGreaterThan(0);
+      expect(fig(metric, "kernel")!.ratioToKernel).toBeUndefined();
+    }
+    // tapbridge's own CPU and dataplane counters.
+    expect(fig("cpuFrame", "tap")!.median).toBeGreaterThan(0);
+    expect(fig("cpuGB", "tap")!.median).toBeGreaterThan(0);
+    expect(fig("fpb64", "tap")!.median).toBeGreaterThanOrEqual(1);
+    expect(fig("idleCpu", "tap")).toBeDefined();
+
+    const svg = readFileSync(path.join(out, "latest.svg"), "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg).toContain("tapbridge TAP");
+
+    const { stdout } = await run(["ip", "netns", "list"]);
+    expect(stdout.split("\n").filter((l) => l.startsWith(json.labPrefix))).toEqual([]);
+    const links = await run(["ip", "-o", "link", "show"]);
+    expect(links.stdout).not.toContain(json.labPrefix);
+  }, 180_000);
+
+  it("rejects an unknown flag with a sentence", async () => {
+    const r = await suite(["--fast"], 10_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option "--fast"/);
+    expect(() => parseOptions(["--only", "kernel,bogus"])).toThrow(/"bogus" is not one/);
+    expect(() => parseOptions(["--runs", "zero"])).toThrow(/whole number/);
+    expect(parseOptions(["--quick"])).toMatchObject({ quick: true, runs: 1 });
+    expect(parseOptions([])).toMatchObject({ quick: false, runs: 3, only: ["kernel", "tap", "packet", "ovs"] });
+  });
+});
+
+describe("microbenchmarks (smoke: they run and report per frame)", () => {
+  it("fdb and forward report ns/frame and frames/s", async () => {
+    const results = [...(await runFdbBench(5, [1000])), ...(await runForwardBench(5))];
+    expect(results.length).toBeGreaterThanOrEqual(4);
+    for (const r of results) {
+      expect(r.nsPerFrame, r.name).toBeGreaterThan(0);
+      expect(r.framesPerSecond, r.name).toBeGreaterThan(0);
+    }
+  });
+});
