@@ -86,16 +86,20 @@ export async function kernelBridge(lab: Lab): Promise<Contender> {
   return finish(lab, { key: "kernel", a: h.a, b: h.b, devA: h.devA, devB: h.devB, stop: async () => undefined });
 }
 
-export async function tapbridgeTaps(lab: Lab, extraPorts = 0): Promise<Contender> {
-  const a = await lab.netns("tA");
-  const b = await lab.netns("tB");
-  const devA = lab.ifname("ta0");
-  const devB = lab.ifname("tb0");
-  const args = ["--name", "bench-tap", "--tap", `${devA}@${a}`, "--tap", `${devB}@${b}`];
-  // Scaling: more TAP ports, each alone in its own namespace, idle.
+/**
+ * tapbridge with TAP ports. `tag` keeps the names of a second instance (the
+ * port-scaling runs) apart from the first; `extraPorts` more TAPs, each alone
+ * in a namespace of its own and idle.
+ */
+export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t"): Promise<Contender> {
+  const a = await lab.netns(`${tag}A`);
+  const b = await lab.netns(`${tag}B`);
+  const devA = lab.ifname(`${tag}a0`);
+  const devB = lab.ifname(`${tag}b0`);
+  const args = ["--name", `bench-${tag}`, "--tap", `${devA}@${a}`, "--tap", `${devB}@${b}`];
   for (let i = 0; i < extraPorts; i++) {
-    const ns = await lab.netns(`tX${i}`);
-    args.push("--tap", `${lab.ifname(`tx${i}`)}@${ns}`);
+    const ns = await lab.netns(`${tag}X${i}`);
+    args.push("--tap", `${lab.ifname(`${tag}x${i}`)}@${ns}`);
   }
   const tb = await TapbridgeProcess.start(args);
   try {

@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     rmSync(tmp, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return;
+    if (interrupted) process.exit(130); // a second Ctrl-C: the exit hooks remove namespaces synchronously
     interrupted = true;
     log(`${signal}: removing the namespaces, bridges and daemons the suite made …`);
     killGenerators();
@@ -280,11 +280,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!o.quick && !o.skipScaling && o.only.includes("tap") && !interrupted) {
       tapScaling = [];
       const tap = built.find((c) => c.key === "tap");
-      for (const ports of [2, 4, 8, 16]) {
+      for (const [step, ports] of [2, 4, 8, 16].entries()) {
         log(`scaling: TCP through one tapbridge with ${ports} TAP ports …`);
         let c: Contender | undefined;
         try {
-          c = ports === 2 && tap ? tap : await tapbridgeTaps(lab, ports - 2);
+          c = ports === 2 && tap ? tap : await tapbridgeTaps(lab, ports - 2, `s${step}`);
           if (c !== tap) built.push(c);
           const s = await tcp(lab, c, 1, d.tcpSeconds);
           tapScaling.push({ ports, gbps: s.value, steal: s.steal, ...(s.note ? { note: s.note } : {}) });
