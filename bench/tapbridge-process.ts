@@ -164,7 +164,9 @@ export function dataplaneDelta(before: Status, after: Status): DataplaneDelta | 
   const sum = (s: Status, pick: (p: PortStatus) => number) => s.ports.reduce((t, p) => t + pick(p), 0);
   const syscalls = sum(after, (p) => p.rxSyscalls + p.txSyscalls) - sum(before, (p) => p.rxSyscalls + p.txSyscalls);
   const dropCount = (p: PortStatus) => p.rxDropped + p.txDropped + Object.values(p.drops ?? {}).reduce((t, n) => t + n, 0);
-  const js = b.jsNanos - a.jsNanos;
+  // jsNanos is the time inside onBatch, which includes the transmit() call
+  // TypeScript makes from there: the decisions alone are jsNanos - txNanos.
+  const js = b.jsNanos - a.jsNanos - (b.txNanos - a.txNanos);
   const none = frames > 0 ? 1 : Number.NaN; // no frames: the ratios below are undefined, not zero
   const native = b.rxNanos - a.rxNanos + (b.txNanos - a.txNanos);
   return {
