@@ -39,7 +39,7 @@ export interface Options {
   out: string;
 }
 
-const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/main.js [options])
+const HELP = `Usage: tapbridge bench [options]     (in the repository: npm run bench -- [options])
 
 Measures tapbridge against the Linux kernel bridge (and Open vSwitch's
 userspace datapath when installed) on the same two-namespace topology, in one

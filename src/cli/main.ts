@@ -8,7 +8,14 @@ import { demoCommand } from "./demo.js";
 const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   run: { help: "run a bridge in the foreground from flags (like brctl addbr + addif)", run: runCommand },
   demo: { help: "bridge three namespaces through TAP ports, ping, iperf3, show the MAC table", run: demoCommand },
+  bench: { help: "measure tapbridge against the kernel bridge (and Open vSwitch) in namespaces", run: benchCommand },
 };
+
+/** The benchmark suite ships in dist/bench; loaded only when asked for. */
+async function benchCommand(argv: string[]): Promise<number> {
+  const suite = (await import(new URL("../../bench/main.js", import.meta.url).href)) as { main(argv: string[]): Promise<number> };
+  return suite.main(argv);
+}
 
 function usage(): string {
   const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(8)} ${v.help}`);
