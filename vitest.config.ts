@@ -1,4 +1,24 @@
 import { defineConfig } from "vitest/config";
+import type { Reporter, TestModule } from "vitest/node";
+
+/** A last line any CI can read: "tests: N passed, N failed, N skipped". */
+const plainSummary: Reporter = {
+  onTestRunEnd(testModules: readonly TestModule[]) {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === "passed") passed++;
+        else if (state === "failed") failed++;
+        else skipped++;
+      }
+      if (module.state() === "failed" && module.children.size === 0) failed++;
+    }
+    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  },
+};
 
 // Integration tests build namespaces and run real traffic; running test files
 // one at a time keeps them from competing for the machine's two cores.
@@ -8,5 +28,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    reporters: ["default", plainSummary],
   },
 });
