@@ -12,7 +12,6 @@ import { readdirSync } from "node:fs";
 import { loadNative } from "../../src/io/native.js";
 import { EGRESS_WORDS, HEADROOM, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_AREA, type NativeBinding, type NativeDataplane } from "../../src/io/native-binding.js";
 
-const isRoot = process.getuid?.() === 0;
 const suffix = process.pid.toString(36);
 let counter = 0;
 /** A unique short name (≤ 15 bytes). */
@@ -123,7 +122,7 @@ function forwarder(native: NativeBinding, route: Record<number, number>): Forwar
 }
 const stat = (dp: NativeDataplane, port: number, column: number): number => dp.portStats[port * PORT_STAT_COUNT + column];
 
-describe.skipIf(!isRoot)("native addon", () => {
+describe("native addon", () => {
   let native: NativeBinding;
   const dataplanes: NativeDataplane[] = [];
   const track = (f: Forwarder): Forwarder => (dataplanes.push(f.dp), f);
