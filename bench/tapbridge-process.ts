@@ -10,32 +10,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Bridge, PortStats } from "../src/bridge.js";
 
 const BIN = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
 
-export interface PortStatus {
-  name: string;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  rxDropped: number;
-  txDropped: number;
-  txErrors: number;
-  rxSyscalls: number;
-  txSyscalls: number;
-  txSegmented: number;
-  drops: Record<string, number>;
-}
+/** A port's counters as the status line carries them (Bridge.portStats). */
+export type PortStatus = PortStats;
 
-export interface DataplaneStatus {
-  batches: number;
-  frames: number;
-  jsNanos: number;
-  rxNanos: number;
-  txNanos: number;
-  wakeups: number;
-}
+/** The addon's dataplane counters (Bridge.dataplaneStats). */
+export type DataplaneStatus = NonNullable<ReturnType<Bridge["dataplaneStats"]>>;
 
 export interface Status {
   ports: PortStatus[];

@@ -71,7 +71,7 @@ export class Decider {
       rxPackets[port]!++;
       rxBytes[port]! += length;
 
-      const reason = this.classify(bytes, view, i * slotSize, offset, length, portMtu[port]!);
+      const reason = classifyHeaders(bytes, view, i * slotSize, offset, length, portMtu[port]!);
       if (reason >= 0) {
         drops[port * DROP_REASON_COUNT + reason]!++;
         continue;
@@ -149,30 +149,30 @@ export class Decider {
       if (any === 0) drops[port * DROP_REASON_COUNT + DropReason.noEgress]!++;
     }
   }
+}
 
-  /**
-   * Header checks that need no table: returns a DropReason, or -1 when the
-   * frame is well formed. The virtio-net header is at `vnetAt`.
-   */
-  private classify(bytes: Uint8Array, view: DataView, vnetAt: number, offset: number, length: number, mtu: number): number {
-    if (length < ETH_HLEN) return DropReason.runt;
-    const ethertype = view.getUint16(offset + 12);
-    const tagged = ethertype === ETH_P_8021Q || ethertype === ETH_P_8021AD;
-    if (tagged && length < ETH_HLEN + VLAN_HLEN) return DropReason.truncatedVlan;
-    const vnetFlags = bytes[vnetAt]!;
-    const gso = bytes[vnetAt + 1]! & ~Vnet.GSO_ECN;
-    if (vnetFlags & Vnet.FLAG_NEEDS_CSUM) {
-      const csumStart = view.getUint16(vnetAt + Vnet.csumStart, true);
-      const csumOffset = view.getUint16(vnetAt + Vnet.csumOffset, true);
-      if (csumStart < ETH_HLEN || csumStart + csumOffset + 2 > length) return DropReason.badVnetHeader;
-    }
-    if (gso !== Vnet.GSO_NONE) {
-      if (!((GSO_KNOWN >>> gso) & 1) || gso > 5) return DropReason.badVnetHeader;
-      if (view.getUint16(vnetAt + Vnet.gsoSize, true) === 0) return DropReason.badVnetHeader;
-      if (view.getUint16(vnetAt + Vnet.hdrLen, true) > length) return DropReason.badVnetHeader;
-    } else if (length - ETH_HLEN - (tagged ? VLAN_HLEN : 0) > mtu) {
-      return DropReason.oversize;
-    }
-    return -1;
+/**
+ * Header checks that need no table: returns a DropReason, or -1 when the
+ * frame is well formed. The virtio-net header is at `vnetAt`.
+ */
+export function classifyHeaders(bytes: Uint8Array, view: DataView, vnetAt: number, offset: number, length: number, mtu: number): number {
+  if (length < ETH_HLEN) return DropReason.runt;
+  const ethertype = view.getUint16(offset + 12);
+  const tagged = ethertype === ETH_P_8021Q || ethertype === ETH_P_8021AD;
+  if (tagged && length < ETH_HLEN + VLAN_HLEN) return DropReason.truncatedVlan;
+  const vnetFlags = bytes[vnetAt]!;
+  const gso = bytes[vnetAt + 1]! & ~Vnet.GSO_ECN;
+  if (vnetFlags & Vnet.FLAG_NEEDS_CSUM) {
+    const csumStart = view.getUint16(vnetAt + Vnet.csumStart, true);
+    const csumOffset = view.getUint16(vnetAt + Vnet.csumOffset, true);
+    if (csumStart < ETH_HLEN || csumStart + csumOffset + 2 > length) return DropReason.badVnetHeader;
   }
+  if (gso !== Vnet.GSO_NONE) {
+    if (!((GSO_KNOWN >>> gso) & 1) || gso > 5) return DropReason.badVnetHeader;
+    if (view.getUint16(vnetAt + Vnet.gsoSize, true) === 0) return DropReason.badVnetHeader;
+    if (view.getUint16(vnetAt + Vnet.hdrLen, true) > length) return DropReason.badVnetHeader;
+  } else if (length - ETH_HLEN - (tagged ? VLAN_HLEN : 0) > mtu) {
+    return DropReason.oversize;
+  }
+  return -1;
 }
