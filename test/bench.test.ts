@@ -47,9 +47,9 @@ interface Figure {
 
 
 describe("npm run bench", () => {
-  it("measures kernel and tapbridge TAP side by side, records every figure and ratio, leaves nothing behind", async () => {
+  it("--quick measures every contender side by side, records every figure and ratio, leaves nothing behind", async () => {
     expect(existsSync(MAIN), "dist/bench/main.js is missing: build with npx tsc -p tsconfig.json").toBe(true);
-    const r = await suite(["--quick", "--skip-micro", "--only", "kernel,tap", "--runs", "1", "--out", out], 170_000);
+    const r = await suite(["--quick", "--out", out], 170_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("trafgen, 64-byte frames, received at B");
 
@@ -59,13 +59,21 @@ describe("npm run bench", () => {
       contenders: Record<string, { ok?: boolean; skipped?: string }>;
       figures: Figure[];
       samples: Record<string, Record<string, { steal: number }[]>>;
+      micro: { module: string; nsPerFrame: number }[];
+      scaling: { fdb: { x: number; nsPerFrame: number }[] };
     };
     expect(json.contenders.kernel?.ok).toBe(true);
     expect(json.contenders.tap?.ok).toBe(true);
+    expect(json.contenders.packet?.ok).toBe(true);
+    // Open vSwitch is measured when installed, otherwise skipped with the reason.
+    expect(json.contenders.ovs?.ok === true || typeof json.contenders.ovs?.skipped === "string").toBe(true);
     expect(json.machine.node).toBe(process.version);
+    expect(new Set(json.micro.map((m) => m.module))).toEqual(new Set(["frame", "fdb", "forward"]));
+    expect(json.micro.every((m) => m.nsPerFrame > 0)).toBe(true);
+    expect(json.scaling.fdb.length).toBeGreaterThan(1);
     const fig = (metric: string, contender: string) => json.figures.find((f) => f.metric === metric && f.contender === contender);
     for (const metric of ["tcp1", "tcp4", "pps64", "pingMedian", "pingP99"]) {
-      for (const contender of ["kernel", "tap"]) {
+      for (const contender of ["kernel", "tap", "packet"]) {
         const f = fig(metric, contender);
         expect(f, `${metric} for ${contender}`).toBeDefined();
         expect(f!.median).toBeGreaterThan(0);
