@@ -68,8 +68,9 @@ describe("npm run bench", () => {
     // Open vSwitch is measured when installed, otherwise skipped with the reason.
     expect(json.contenders.ovs?.ok === true || typeof json.contenders.ovs?.skipped === "string").toBe(true);
     expect(json.machine.node).toBe(process.version);
-    expect(new Set(json.micro.map((m) => m.module))).toEqual(new Set(["frame", "fdb", "forward"]));
-    expect(json.micro.every((m) => m.nsPerFrame > 0)).toBe(true);
+    const measured = json.micro.filter((m) => ["frame", "fdb", "forward"].includes(m.module));
+    expect(new Set(measured.map((m) => m.module))).toEqual(new Set(["frame", "fdb", "forward"]));
+    expect(measured.every((m) => m.nsPerFrame > 0)).toBe(true);
     expect(json.scaling.fdb.length).toBeGreaterThan(1);
     const fig = (metric: string, contender: string) => json.figures.find((f) => f.metric === metric && f.contender === contender);
     for (const metric of ["tcp1", "tcp4", "pps64", "pingMedian", "pingP99"]) {
