@@ -142,7 +142,7 @@ export class Bridge {
     this.portsByIndex[index] = port;
     this.counters.clearPort(index);
     this.portTable.mtu[index] = port.mtu;
-    this.portTable.flags[index] = PortFlag.present;
+    this.portTable.flags[index] = PortFlag.present | DEFAULT_PORT_FLAGS;
     this.portTable.state[index] = PortState.forwarding;
     this.applySettings(port, settings);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
@@ -175,7 +175,6 @@ export class Bridge {
   private applySettings(port: Port, s: PortSettings): void {
     const i = port.index;
     let flags = this.portTable.flags[i]!;
-    if (flags === PortFlag.present) flags |= DEFAULT_PORT_FLAGS;
     const set = (bit: number, on: boolean | undefined) => {
       if (on !== undefined) flags = on ? flags | bit : flags & ~bit;
     };

@@ -46,8 +46,6 @@ export function describeNativeError(error: unknown, what: string, ifname: string
         return `interface ${ifname} already exists and is not a TAP device`;
       case "ENOENT":
         return `${what} failed: ${error.message} (is /dev/net/tun present and the namespace there?)`;
-      case "EINVAL":
-        return `${what} failed: ${error.message}`;
       default:
         return `${what} failed: ${error.message}`;
     }

@@ -19,6 +19,8 @@
  * still moves unless it is sticky; an entry's time is written only when it
  * changes. Time is the caller's: `now` in milliseconds from any monotonic clock.
  */
+import { MAX_PORTS } from "./io/native-binding.js";
+
 export const FdbFlag = {
   static: 1,
   sticky: 2,
@@ -66,7 +68,7 @@ export class Fdb {
   /** Station moves (an entry's port changed by learning). */
   moves = 0;
   /** Entries per port, for flushes and `show`. */
-  readonly perPort = new Uint32Array(1024);
+  readonly perPort = new Uint32Array(MAX_PORTS);
 
   constructor(options: FdbOptions = {}) {
     this.ageingMs = options.ageingMs ?? 300_000;

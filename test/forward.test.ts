@@ -120,6 +120,14 @@ describe("forwarding decisions (Linux bridge semantics)", () => {
     expect(send(2, f(3, 1))).toEqual([0, 1, 3]);
   });
 
+  it("keeps a port's flags when later settings change something else", () => {
+    const { bridge, ports } = lab(2);
+    const off = { learning: false, flood: false, mcastFlood: false, bcastFlood: false };
+    bridge.setPortSettings(ports[1]!, off);
+    bridge.setPortSettings(ports[1]!, { hairpin: false });
+    expect(bridge.portSettings(ports[1]!)).toMatchObject(off);
+  });
+
   it("honours flood, mcast_flood and bcast_flood per egress port", () => {
     const { send, f } = lab(4, {}, [{}, { flood: false }, { mcastFlood: false }, { bcastFlood: false }]);
     expect(send(0, f(1, 9))).toEqual([2, 3]);
