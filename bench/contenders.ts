@@ -15,8 +15,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Lab } from "../src/lab/lab.js";
-import { run } from "../src/lab/lab.js";
+import type { Lab } from "../src/testing/lab.js";
+import { run } from "../src/testing/lab.js";
 import { TapbridgeProcess } from "./tapbridge-process.js";
 
 export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs"] as const;

@@ -19,7 +19,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Lab } from "../src/lab/lab.js";
+import { Lab } from "../src/testing/lab.js";
 import { BUILDERS, CONTENDER_KEYS, CONTENDER_LABELS, type Contender, type ContenderKey, ovsMissing, tapbridgeTaps } from "./contenders.js";
 import { frames64, idle, killGenerators, ping, type Sample, tcp } from "./measure.js";
 import { runMicro, type MicroResult } from "./micro/index.js";

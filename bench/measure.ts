@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Lab } from "../src/lab/lab.js";
+import type { Lab } from "../src/testing/lab.js";
 import { type Contender, IP_A, IP_B, sleep } from "./contenders.js";
 import { cpuDelta, cpuTimes, processCpuSeconds } from "./system.js";
 import { dataplaneDelta, type DataplaneDelta, type Status } from "./tapbridge-process.js";

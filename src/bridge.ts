@@ -12,20 +12,20 @@
  * The addon is created on the first native port, so a bridge of in-memory
  * ports needs neither root nor the addon.
  */
-import { allocateBatch, type Batch, batchFromNative, DEFAULT_BATCH_SIZE, fillSlot, SLOT_SIZE, slotCapacity } from "./batch.js";
-import { Counters } from "./counters.js";
+import { allocateBatch, type Batch, batchFromNative, DEFAULT_BATCH_SIZE, fillSlot, SLOT_SIZE, slotCapacity } from "./core/batch.js";
+import { Counters } from "./core/counters.js";
 import { TapbridgeError } from "./errors.js";
-import { Fdb, NO_PORT } from "./fdb.js";
-import { Decider, type BpduHandler } from "./forward.js";
-import { formatMac, parseMac } from "./frame.js";
+import { Fdb, NO_PORT } from "./core/fdb.js";
+import { Decider, type BpduHandler } from "./core/forward.js";
+import { formatMac, parseMac } from "./core/frame.js";
 import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_HDR_LEN, type NativeBinding, type NativeDataplane } from "./io/native-binding.js";
 import { loadNative } from "./io/native.js";
 import { NativePort } from "./io/native-port.js";
 import { silentLogger, type Logger } from "./log.js";
-import { MemoryPort } from "./memory-port.js";
-import { Port, type PortSettings } from "./port.js";
-import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./port-table.js";
-import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./reasons.js";
+import { MemoryPort } from "./ports/memory-port.js";
+import { Port, type PortSettings } from "./ports/port.js";
+import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
+import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
 
 export interface BridgeOptions {
   name?: string;

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { run } from "../src/lab/lab.js";
+import { run } from "../src/testing/lab.js";
 import { parseOptions } from "../bench/main.js";
 import { run as runFdbBench } from "../bench/micro/fdb.bench.js";
 import { run as runForwardBench } from "../bench/micro/forward.bench.js";

@@ -4,7 +4,7 @@
  * refresh a known source and look up a known destination, in a random order
  * fixed in advance (so the cost of the random numbers is not measured).
  */
-import { Fdb } from "../../src/fdb.js";
+import { Fdb } from "../../src/core/fdb.js";
 import { BATCH, blackhole, macs, type MicroResult, type MicroTask, random, runTasks } from "./harness.js";
 
 export const SIZES = [1_000, 65_536, 1_048_576];

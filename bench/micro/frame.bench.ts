@@ -8,10 +8,10 @@
  * VLAN tag/untag (src/vlan.ts) does not exist yet: it is reported as a row
  * that says so.
  */
-import { allocateBatch, fillSlot } from "../../src/batch.js";
-import { classifyHeaders } from "../../src/forward.js";
-import { buildFrame } from "../../src/frame.js";
-import { Vnet } from "../../src/io/native-binding.js";
+import { allocateBatch, fillSlot } from "../../src/core/batch.js";
+import { classifyHeaders } from "../../src/core/forward.js";
+import { buildFrame } from "../../src/core/frame.js";
+import { Vnet } from "../../src/core/abi.js";
 import { BATCH, blackhole, MICRO_SLOT, type MicroResult, type MicroTask, runTasks } from "./harness.js";
 
 

@@ -8,11 +8,11 @@
  * the dataplane hands them over), so ns/frame = time per call / framesPerOp.
  */
 import { Bench } from "tinybench";
-import { allocateBatch, type Batch, fillSlot } from "../../src/batch.js";
-import { Counters } from "../../src/counters.js";
-import { Fdb } from "../../src/fdb.js";
-import { Decider } from "../../src/forward.js";
-import { DEFAULT_PORT_FLAGS, PortFlag, PortState, PortTable } from "../../src/port-table.js";
+import { allocateBatch, type Batch, fillSlot } from "../../src/core/batch.js";
+import { Counters } from "../../src/core/counters.js";
+import { Fdb } from "../../src/core/fdb.js";
+import { Decider } from "../../src/core/forward.js";
+import { DEFAULT_PORT_FLAGS, PortFlag, PortState, PortTable } from "../../src/core/port-table.js";
 
 export interface MicroTask {
   name: string;

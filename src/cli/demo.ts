@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Bridge } from "../bridge.js";
 import { TapPort } from "../io/native-port.js";
-import { Lab } from "../lab/lab.js";
+import { Lab } from "../testing/lab.js";
 import { createLogger } from "../log.js";
 import { TapbridgeError } from "../errors.js";
 import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";

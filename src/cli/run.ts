@@ -9,7 +9,7 @@
 import { Bridge } from "../bridge.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
-import type { Port } from "../port.js";
+import type { Port } from "../ports/port.js";
 import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";
 
 export const RUN_FLAGS: Record<string, FlagSpec> = {

@@ -33,6 +33,10 @@
  * frame (TCPv4/TCPv6) and completes a partial checksum (NEEDS_CSUM) in a
  * private scratch copy, so the slab is never modified by transmit.
  */
+import type { BatchMemory } from "../core/batch.js";
+
+export { EGRESS_WORDS, HEADROOM, MAX_PORTS, VNET_AREA, VNET_HDR_LEN, Vnet } from "../core/abi.js";
+
 export interface NativeDataplaneOptions {
   /** Frames per batch, 1..1024. */
   batchSize: number;
@@ -88,13 +92,7 @@ export interface OpenedInterface {
   created?: boolean;
 }
 
-export interface NativeDataplane {
-  readonly slab: ArrayBuffer;
-  readonly rxPort: Uint16Array;
-  readonly frameOffset: Uint32Array;
-  readonly frameLength: Uint32Array;
-  /** batchSize * EGRESS_WORDS words. */
-  readonly egress: Uint32Array;
+export interface NativeDataplane extends BatchMemory {
   /** MAX_PORTS * PORT_STAT_COUNT counters, kept by the addon (see PortStat). */
   readonly portStats: Float64Array;
   /** DP_STAT_COUNT dataplane-wide counters (see DataplaneStat). */
@@ -119,14 +117,6 @@ export interface NativeBinding {
   constants: Record<string, number>;
 }
 
-/** Bytes reserved at the start of each slot for the virtio-net header. */
-export const VNET_AREA = 16;
-/** Free bytes between the virtio-net area and the frame on receive. */
-export const HEADROOM = 48;
-/** Size of struct virtio_net_hdr as exchanged with TAP and AF_PACKET. */
-export const VNET_HDR_LEN = 10;
-export const MAX_PORTS = 256;
-export const EGRESS_WORDS = MAX_PORTS / 32;
 
 /** Columns of portStats, per port: portStats[index * PORT_STAT_COUNT + column]. */
 export const PortStat = {
@@ -167,20 +157,3 @@ export const DataplaneStat = {
   wakeups: 5,
 } as const;
 export const DP_STAT_COUNT = 8;
-
-/** virtio_net_hdr fields (little endian). */
-export const Vnet = {
-  flags: 0,
-  gsoType: 1,
-  hdrLen: 2,
-  gsoSize: 4,
-  csumStart: 6,
-  csumOffset: 8,
-  FLAG_NEEDS_CSUM: 1,
-  FLAG_DATA_VALID: 2,
-  GSO_NONE: 0,
-  GSO_TCPV4: 1,
-  GSO_UDP: 3,
-  GSO_TCPV6: 4,
-  GSO_ECN: 0x80,
-} as const;

@@ -4,10 +4,10 @@
  * before any native call; addon errors become sentences (errors.ts).
  */
 import { describeNativeError } from "../errors.js";
-import { netnsPath } from "../netns.js";
-import { checkIfname, parseIfnameAtNetns, Port } from "../port.js";
+import { netnsPath } from "./netns.js";
+import { checkIfname, parseIfnameAtNetns, Port } from "../ports/port.js";
 import type { NativeDataplane, OpenedInterface } from "./native-binding.js";
-import { parseMac } from "../frame.js";
+import { parseMac } from "../core/frame.js";
 import { TapbridgeError } from "../errors.js";
 
 export abstract class NativePort extends Port {

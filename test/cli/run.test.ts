@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Lab, run } from "../../src/lab/lab.js";
+import { Lab, run } from "../../src/testing/lab.js";
 
 const CLI = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
 const lab = new Lab("tbc");

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bridge } from "../../src/bridge.js";
 import { PacketPort, TapPort } from "../../src/io/native-port.js";
-import { Lab } from "../../src/lab/lab.js";
+import { Lab } from "../../src/testing/lab.js";
 
 const lab = new Lab("tbi");
 let bridgeNs = "";

@@ -4,10 +4,10 @@
  * ports they reach are read back.
  */
 import { describe, expect, it } from "vitest";
-import { Bridge } from "../src/bridge.js";
-import { buildFrame } from "../src/frame.js";
-import { MemoryPort } from "../src/memory-port.js";
-import type { PortSettings } from "../src/port.js";
+import { Bridge } from "../../src/bridge.js";
+import { buildFrame } from "../../src/core/frame.js";
+import { MemoryPort } from "../../src/ports/memory-port.js";
+import type { PortSettings } from "../../src/ports/port.js";
 
 const H = (n: number) => `02:00:00:00:00:${n.toString(16).padStart(2, "0")}`;
 const BCAST = "ff:ff:ff:ff:ff:ff";

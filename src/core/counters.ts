@@ -3,7 +3,7 @@
  * what each port received, what in-memory ports were sent, and every drop by
  * reason. Transmit counters of native ports live in the addon (portStats).
  */
-import { MAX_PORTS } from "./io/native-binding.js";
+import { MAX_PORTS } from "./abi.js";
 import { DROP_REASON_COUNT } from "./reasons.js";
 
 export class Counters {

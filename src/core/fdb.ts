@@ -19,7 +19,7 @@
  * still moves unless it is sticky; an entry's time is written only when it
  * changes. Time is the caller's: `now` in milliseconds from any monotonic clock.
  */
-import { MAX_PORTS } from "./io/native-binding.js";
+import { MAX_PORTS } from "./abi.js";
 
 export const FdbFlag = {
   static: 1,

@@ -1,6 +1,6 @@
 /** Network namespace names, as `ip netns` keeps them, to paths the addon can open. */
 import { existsSync } from "node:fs";
-import { TapbridgeError } from "./errors.js";
+import { TapbridgeError } from "../errors.js";
 
 export const NETNS_RUN_DIR = "/run/netns";
 

@@ -4,11 +4,21 @@
  * when native ports exist; otherwise it is allocated here with the same
  * shape, so in-memory bridges run the very same decision code.
  */
-import { EGRESS_WORDS, HEADROOM, VNET_AREA, type NativeDataplane } from "./io/native-binding.js";
+import { EGRESS_WORDS, HEADROOM, VNET_AREA } from "./abi.js";
 
 /** Room for a 64 KiB GSO frame plus a tag, the virtio-net area and headroom. */
 export const SLOT_SIZE = 66 * 1024;
 export const DEFAULT_BATCH_SIZE = 64;
+
+/** The memory the addon shares with TypeScript (one slab and the descriptor arrays). */
+export interface BatchMemory {
+  readonly slab: ArrayBuffer;
+  readonly rxPort: Uint16Array;
+  readonly frameOffset: Uint32Array;
+  readonly frameLength: Uint32Array;
+  /** batchSize * EGRESS_WORDS words. */
+  readonly egress: Uint32Array;
+}
 
 export interface Batch {
   readonly batchSize: number;
@@ -21,7 +31,7 @@ export interface Batch {
   readonly egress: Uint32Array;
 }
 
-export function batchFromNative(dp: NativeDataplane, batchSize: number, slotSize: number): Batch {
+export function batchFromNative(dp: BatchMemory, batchSize: number, slotSize: number): Batch {
   return {
     batchSize,
     slotSize,

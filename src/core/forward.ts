@@ -18,7 +18,7 @@
 import type { Batch } from "./batch.js";
 import type { Counters } from "./counters.js";
 import { type Fdb, NO_PORT } from "./fdb.js";
-import { EGRESS_WORDS, Vnet } from "./io/native-binding.js";
+import { EGRESS_WORDS, Vnet } from "./abi.js";
 import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFIX, VLAN_HLEN } from "./frame.js";
 import { PortFlag, PortState, type PortTable } from "./port-table.js";
 import { DROP_REASON_COUNT, DropReason } from "./reasons.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Fdb, NO_PORT } from "../src/fdb.js";
-import { parseMac } from "../src/frame.js";
+import { Fdb, NO_PORT } from "../../src/core/fdb.js";
+import { parseMac } from "../../src/core/frame.js";
 
 const mac = (i: number): [number, number] => [0x0200 | ((i >>> 24) & 0xff), ((i & 0xffffff) * 7 + 1) >>> 0];
 

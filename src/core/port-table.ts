@@ -11,7 +11,7 @@
  * forwarding, takes this kind of flood, is not the ingress port unless it is
  * in hairpin mode, and is not isolated when the ingress port is isolated.
  */
-import { EGRESS_WORDS, MAX_PORTS } from "./io/native-binding.js";
+import { EGRESS_WORDS, MAX_PORTS } from "./abi.js";
 
 /** Per-port flags, named after `bridge link set … learning/flood/mcast_flood/bcast_flood/hairpin/isolated`. */
 export const PortFlag = {

@@ -5,7 +5,7 @@
  * `hi` = first two bytes (16 bits), `lo` = last four bytes (unsigned 32 bits).
  * The group bit (multicast/broadcast) is bit 8 of `hi`.
  */
-import { TapbridgeError } from "./errors.js";
+import { TapbridgeError } from "../errors.js";
 
 export const ETH_HLEN = 14;
 export const VLAN_HLEN = 4;

@@ -4,8 +4,8 @@
  * opened by the addon when added to a bridge; MemoryPort moves frames in
  * TypeScript.
  */
-import { TapbridgeError } from "./errors.js";
-import type { PortStateName } from "./port-table.js";
+import { TapbridgeError } from "../errors.js";
+import type { PortStateName } from "../core/port-table.js";
 
 export type PortKind = "tap" | "packet" | "memory";
 
