@@ -7,6 +7,7 @@
  * and the port counters.
  */
 import { Bridge } from "../bridge.js";
+import { parsePortSpec, portOptionsHelp, type PortConfig } from "../config/port-options.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
 import type { Port } from "../ports/port.js";
@@ -14,8 +15,8 @@ import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";
 
 export const RUN_FLAGS: Record<string, FlagSpec> = {
   name: { type: "string", value: "NAME", help: "bridge name used in logs (default br0)" },
-  attach: { type: "string", repeat: true, value: "IFNAME[@NETNS]", help: "attach an existing interface as a promiscuous AF_PACKET port" },
-  tap: { type: "string", repeat: true, value: "NAME[@NETNS]", help: "create (or open) a TAP device as a port, inside NETNS if given" },
+  attach: { type: "string", repeat: true, value: "IFNAME[@NETNS][:OPT]...", help: "attach an existing interface as a promiscuous AF_PACKET port" },
+  tap: { type: "string", repeat: true, value: "NAME[@NETNS][:OPT]...", help: "create (or open) a TAP device as a port, inside NETNS if given" },
   persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
   ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
   "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap (default 131072)" },
@@ -23,12 +24,12 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS]]... [--tap NAME[@NETNS]]... [--ageing SECONDS]";
+export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--ageing SECONDS]";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, RUN_FLAGS, "run");
   if (flags.help) {
-    process.stdout.write(helpFor(RUN_USAGE, RUN_FLAGS));
+    process.stdout.write(helpFor(RUN_USAGE, RUN_FLAGS) + `\nPort options (after the port name, each after a ':'):\n${portOptionsHelp()}\n`);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`"tapbridge run" takes no arguments, only options; got "${positionals.join(" ")}"`);
@@ -40,10 +41,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const name = (flags.name as string | undefined) ?? "br0";
   const log = createLogger({ level: level as LevelName, bindings: { bridge: name } });
-  // Validate every port before creating anything.
-  const ports: Port[] = [
-    ...attach.map((spec) => new PacketPort(spec)),
-    ...taps.map((spec) => new TapPort({ name: spec, persist: flags.persistent === true })),
+  // Validate every port and its options before creating anything.
+  const ports: { port: Port; config: PortConfig }[] = [
+    ...attach.map((text) => usagePortSpec(text, "--attach")).map((spec) => ({ port: new PacketPort(spec.label), config: spec.config })),
+    ...taps.map((text) => usagePortSpec(text, "--tap")).map((spec) => ({ port: new TapPort({ name: spec.label, persist: flags.persistent === true }), config: spec.config })),
   ];
   const bridge = new Bridge({
     name,
@@ -52,7 +53,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(flags["max-fdb"] !== undefined ? { maxFdbEntries: checkMaxFdb(flags["max-fdb"] as number) } : {}),
   });
   try {
-    for (const port of ports) bridge.addPort(port);
+    for (const { port, config } of ports) bridge.addPort(port, config);
   } catch (error) {
     bridge.close();
     throw error;
@@ -77,6 +78,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Only now, with the signal handlers in place, may a script act on this line.
     log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac })) });
   });
+}
+
+/** A port spec from the command line; a bad one is a usage error (exit 2) that names the flag. */
+function usagePortSpec(text: string, flag: string) {
+  try {
+    return parsePortSpec(text);
+  } catch (error) {
+    throw new UsageError(`${flag} ${text}: ${(error as Error).message}`);
+  }
 }
 
 function checkMaxFdb(n: number): number {

@@ -1,0 +1,177 @@
+/**
+ * Per-port options: one grammar and one table for every place a port is
+ * configured — `--tap NAME[@NETNS][:OPT]...` and `--attach IFNAME[@NETNS][:OPT]...`
+ * on the command line, and the per-port keys of the config file, which use
+ * the same names.
+ *
+ * An option is `name=value` or a bare `name` (a switch turned on). Each row
+ * of PORT_OPTIONS says which value it takes, its range, and how it lands in a
+ * PortConfig; an error is one sentence that names the port and the option.
+ * Adding an option means adding a row (and the PortConfig field it sets);
+ * nothing else parses port options.
+ */
+import { TapbridgeError } from "../errors.js";
+import { parseIfnameAtNetns } from "../ports/port.js";
+
+/** Everything a port can be configured with, by option. Fields are optional: absent means "the default". */
+export interface PortConfig {
+  /** `learning=on|off`: learn source MACs on this port (Linux `bridge link set … learning`). */
+  learning?: boolean;
+  /** `flood=on|off`: unknown unicast is flooded to this port. */
+  flood?: boolean;
+  /** `mcast-flood=on|off`. */
+  mcastFlood?: boolean;
+  /** `bcast-flood=on|off`. */
+  bcastFlood?: boolean;
+  /** `hairpin`: frames may leave through the port they came in on (VEPA reflective relay). */
+  hairpin?: boolean;
+  /** `isolated`: talks only to non-isolated ports (libvirt's `<port isolated='yes'/>`). */
+  isolated?: boolean;
+}
+
+export type PortOptionValue =
+  | { kind: "switch" } // bare name, or name=on|off
+  | { kind: "integer"; min: number; max: number }
+  | { kind: "text"; placeholder: string };
+
+export interface PortOptionSpec {
+  /** The option's name on the command line and key in the config file. */
+  name: string;
+  value: PortOptionValue;
+  /** One line for --help. */
+  help: string;
+  /**
+   * Put the parsed value into `config`. `raw` is the text as given (for
+   * options of kind "text", which parse their own value); throw a
+   * PortOptionError for a value that is wrong.
+   */
+  apply(config: PortConfig, value: boolean | number | string, raw: string): void;
+}
+
+/** A port option that is wrong: the message names the option; `forPort` adds the port. */
+export class PortOptionError extends TapbridgeError {
+  constructor(message: string) {
+    super("EINVAL", message);
+    this.name = "PortOptionError";
+  }
+}
+
+const switchOption = (name: string, field: keyof PortConfig, help: string): PortOptionSpec => ({
+  name,
+  value: { kind: "switch" },
+  help,
+  apply: (config, value) => {
+    (config as Record<string, unknown>)[field] = value;
+  },
+});
+
+/** The table. Order is the order of --help. */
+export const PORT_OPTIONS: PortOptionSpec[] = [
+  switchOption("learning", "learning", "learn source MACs on this port (default on)"),
+  switchOption("flood", "flood", "flood unknown unicast to this port (default on)"),
+  switchOption("mcast-flood", "mcastFlood", "flood multicast to this port (default on)"),
+  switchOption("bcast-flood", "bcastFlood", "flood broadcast to this port (default on)"),
+  switchOption("hairpin", "hairpin", "let frames leave through the port they came in on (default off)"),
+  switchOption("isolated", "isolated", "talk only to ports that are not isolated (default off)"),
+];
+
+const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };
+
+function findOption(name: string): PortOptionSpec | undefined {
+  return PORT_OPTIONS.find((o) => o.name === name);
+}
+
+function knownNames(): string {
+  return PORT_OPTIONS.map((o) => o.name).join(", ");
+}
+
+/** Parse one `name[=value]` into `config`. */
+export function applyPortOption(config: PortConfig, text: string): void {
+  const eq = text.indexOf("=");
+  const name = eq < 0 ? text : text.slice(0, eq);
+  const raw = eq < 0 ? undefined : text.slice(eq + 1);
+  const spec = findOption(name);
+  if (!spec) throw new PortOptionError(`unknown option "${name}" (known: ${knownNames()})`);
+  applyValue(config, spec, raw);
+}
+
+/** Apply a value to an option by name — the config file path (values may already be typed). */
+export function applyPortOptionValue(config: PortConfig, name: string, value: unknown): void {
+  const spec = findOption(name);
+  if (!spec) throw new PortOptionError(`unknown option "${name}" (known: ${knownNames()})`);
+  if (spec.value.kind === "switch" && typeof value === "boolean") return spec.apply(config, value, String(value));
+  if (spec.value.kind === "integer" && typeof value === "number") return applyValue(config, spec, String(value));
+  if (Array.isArray(value)) return applyValue(config, spec, value.join(","));
+  if (typeof value === "string" || typeof value === "number") return applyValue(config, spec, String(value));
+  throw new PortOptionError(`option "${name}" cannot be ${JSON.stringify(value)}`);
+}
+
+function applyValue(config: PortConfig, spec: PortOptionSpec, raw: string | undefined): void {
+  const v = spec.value;
+  switch (v.kind) {
+    case "switch": {
+      if (raw === undefined) return spec.apply(config, true, "");
+      const on = SWITCH_WORDS[raw.toLowerCase()];
+      if (on === undefined) throw new PortOptionError(`option "${spec.name}" takes on or off, not "${raw}"`);
+      return spec.apply(config, on, raw);
+    }
+    case "integer": {
+      if (raw === undefined || raw === "") throw new PortOptionError(`option "${spec.name}" needs a value (${spec.name}=N, ${v.min} to ${v.max})`);
+      const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n) || n < v.min || n > v.max) {
+        throw new PortOptionError(`option "${spec.name}=${raw}" is out of range: use a whole number from ${v.min} to ${v.max}`);
+      }
+      return spec.apply(config, n, raw);
+    }
+    case "text": {
+      if (raw === undefined || raw === "") throw new PortOptionError(`option "${spec.name}" needs a value (${spec.name}=${v.placeholder})`);
+      return spec.apply(config, raw, raw);
+    }
+  }
+}
+
+export interface PortSpec {
+  name: string;
+  netns?: string;
+  /** "name" or "name@netns", as ports are labelled. */
+  label: string;
+  config: PortConfig;
+}
+
+/** Checks that need every option of a port at once; rows register them. Each throws a PortOptionError. */
+export const PORT_CONFIG_CHECKS: ((config: PortConfig) => void)[] = [];
+
+/** Run the cross-option checks on a finished config. */
+export function checkPortConfig(config: PortConfig): void {
+  for (const check of PORT_CONFIG_CHECKS) check(config);
+}
+
+/**
+ * "vm1@ns1:access=59:hairpin" → { name: "vm1", netns: "ns1", config }.
+ * Errors name the port and the option: `port vm1@ns1: option "access=0" is out of range …`.
+ */
+export function parsePortSpec(spec: string): PortSpec {
+  const [head = "", ...options] = spec.split(":");
+  const { name, netns } = parseIfnameAtNetns(head);
+  const label = netns ? `${name}@${netns}` : name;
+  const config: PortConfig = {};
+  try {
+    for (const option of options) {
+      if (option === "") throw new PortOptionError(`empty option (two ':' in a row, or a trailing ':')`);
+      applyPortOption(config, option);
+    }
+    checkPortConfig(config);
+  } catch (error) {
+    if (error instanceof TapbridgeError) throw new PortOptionError(`port ${label}: ${error.message}`);
+    throw error;
+  }
+  return netns ? { name, netns, label, config } : { name, label, config };
+}
+
+/** Lines for --help: the options every port takes. */
+export function portOptionsHelp(): string {
+  return PORT_OPTIONS.map((o) => {
+    const left = o.value.kind === "switch" ? `${o.name}[=on|off]` : o.value.kind === "integer" ? `${o.name}=N` : `${o.name}=${o.value.placeholder}`;
+    return `  :${left.padEnd(26)} ${o.help}`;
+  }).join("\n");
+}
