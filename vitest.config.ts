@@ -20,12 +20,16 @@ const plainSummary: Reporter = {
   },
 };
 
-// Integration tests build namespaces and run real traffic; running test files
-// one at a time keeps them from competing for the machine's two cores.
+// Test files run in parallel: every file builds its own namespaces, veths
+// and TAPs under unique names, and tests assert behaviour, never timing, so
+// files sharing the machine's cores changes how long they take, not whether
+// they pass. Most root tests wait on the network rather than compute, so
+// three workers keep two cores busy.
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    fileParallelism: false,
+    fileParallelism: true,
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ["default", plainSummary],
