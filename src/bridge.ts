@@ -284,7 +284,7 @@ export class Bridge {
     const c = this.counters;
     const drops: Record<string, number> = {};
     const d = c.dropsOf(i);
-    for (let r = 0; r < DROP_REASON_COUNT; r++) if (d[r]) drops[DROP_REASON_NAMES[r]!] = d[r]!;
+    for (let r = 0; r < DROP_REASON_COUNT; r++) if (d[r] && DROP_REASON_NAMES[r]) drops[DROP_REASON_NAMES[r]!] = d[r]!;
     const n = port instanceof NativePort && this.dp ? this.dp.portStats.subarray(i * PORT_STAT_COUNT, (i + 1) * PORT_STAT_COUNT) : undefined;
     return {
       name: port.label,

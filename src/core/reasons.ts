@@ -1,7 +1,14 @@
 /**
  * Drop reasons. Every frame the bridge does not deliver anywhere is counted
  * under exactly one of these, per ingress port. The names are a contract:
- * they appear in `tapbridge` output, JSON and metrics.
+ * they appear in `tapbridge` output, JSON and metrics; the numbers are
+ * internal (counter columns) and may have gaps.
+ *
+ * Codes are handed out in ranges, one per area, so that work on different
+ * areas never renumbers another's: 0-11 core forwarding, 12-15 VLAN, 16-23
+ * hardening (link state, storm control, FDB limits), 24-27 spanning tree,
+ * 28-31 link impairments and in-memory wires, 32-35 bonds, 36-39 VXLAN,
+ * 40-47 host ports and later areas.
  */
 export const DropReason = {
   /** Shorter than an Ethernet header (14 bytes). */
@@ -31,9 +38,12 @@ export const DropReason = {
 } as const;
 
 export type DropReasonName = keyof typeof DropReason;
-export const DROP_REASON_COUNT = 12;
+/** Counter columns per port: room for every range above. */
+export const DROP_REASON_COUNT = 48;
 
-/** Reason names indexed by code, in snake_case as shown to users. */
-export const DROP_REASON_NAMES: readonly string[] = Object.entries(DropReason)
-  .sort((a, b) => a[1] - b[1])
-  .map(([name]) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()));
+/** Reason names indexed by code, in snake_case as shown to users ("" for an unused code). */
+export const DROP_REASON_NAMES: readonly string[] = (() => {
+  const names = new Array<string>(DROP_REASON_COUNT).fill("");
+  for (const [name, code] of Object.entries(DropReason)) names[code] = name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+  return names;
+})();
