@@ -12,6 +12,8 @@
  * The addon is created on the first native port, so a bridge of in-memory
  * ports needs neither root nor the addon.
  */
+import { EventEmitter } from "node:events";
+import type { BridgeEventMap } from "./bridge-events.js";
 import { allocateBatch, type Batch, batchFromNative, DEFAULT_BATCH_SIZE, fillSlot, SLOT_SIZE, slotCapacity } from "./core/batch.js";
 import { Counters } from "./core/counters.js";
 import { TapbridgeError } from "./errors.js";
@@ -79,7 +81,7 @@ export interface PortStats {
 
 export const AGEING_MAX_SECONDS = 1_000_000;
 
-export class Bridge {
+export class Bridge extends EventEmitter<BridgeEventMap> {
   readonly name: string;
   readonly fdb: Fdb;
   readonly portTable = new PortTable();
@@ -101,8 +103,13 @@ export class Bridge {
   private closed = false;
   private referenced = true;
   private readonly sweepTimer: NodeJS.Timeout;
+  /** Per port: 1 while its link is down (the port is then disabled whatever its configured state). */
+  private readonly linkDown = new Uint8Array(MAX_PORTS);
+  /** Per port: the state it takes while its link is up (settings, or STP's decision). */
+  private readonly configuredState = new Uint8Array(MAX_PORTS);
 
   constructor(options: BridgeOptions = {}) {
+    super();
     this.name = options.name ?? "br0";
     this.clock = options.clock ?? (() => performance.now());
     this.log = options.logger ?? silentLogger;
@@ -144,13 +151,16 @@ export class Bridge {
     this.portTable.mtu[index] = port.mtu;
     this.portTable.flags[index] = PortFlag.present | DEFAULT_PORT_FLAGS;
     this.portTable.state[index] = PortState.forwarding;
+    this.configuredState[index] = PortState.forwarding;
+    this.linkDown[index] = 0;
     this.applySettings(port, settings);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
+    this.emit("port-added", { port: port.label, index, kind: port.kind });
     return port;
   }
 
   /** Detach a port: its learned entries go, a TAP the bridge created is removed unless persistent. */
-  removePort(portOrName: Port | string): void {
+  removePort(portOrName: Port | string, reason = "removed"): void {
     const port = this.resolvePort(portOrName);
     const index = port.index;
     this.portTable.flags[index] = 0;
@@ -164,7 +174,8 @@ export class Bridge {
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
     }
     port.index = -1;
-    this.log.info("port removed", { port: port.label });
+    this.log.info("port removed", { port: port.label, reason });
+    this.emit("port-removed", { port: port.label, index, reason });
   }
 
   /** Change per-port settings (`bridge link set` flags, state). */
@@ -187,10 +198,45 @@ export class Bridge {
     this.portTable.flags[i] = flags;
     if (s.state !== undefined) {
       if (!(s.state in PortState)) throw new TapbridgeError("EINVAL", `"${s.state}" is not a port state: use ${PORT_STATE_NAMES.join(", ")}`);
-      this.portTable.state[i] = PortState[s.state];
+      this.configuredState[i] = PortState[s.state];
+      if (!this.linkDown[i]) this.portTable.state[i] = PortState[s.state];
     }
     if (s.learning === false) this.fdb.flushPort(i);
     this.portTable.recompute();
+  }
+
+  // ── link state ──────────────────────────────────────────────────────
+
+  /**
+   * A port follows its link, as in Linux (br_port_carrier_check): link down →
+   * the port is disabled (it neither receives nor sends) and its learned
+   * entries are flushed; link up → it returns to its configured state.
+   * Native ports call this from link monitoring; in-memory ports and tests
+   * call it directly. A call that changes nothing does nothing.
+   */
+  setPortLink(portOrName: Port | string, up: boolean, reason = "manual"): void {
+    const port = this.resolvePort(portOrName);
+    const i = port.index;
+    if (up === !this.linkDown[i]) return;
+    if (!up) {
+      this.linkDown[i] = 1;
+      this.portTable.state[i] = PortState.disabled;
+      this.portTable.recompute();
+      const flushed = this.fdb.flushPort(i);
+      this.log.info("port link down", { port: port.label, reason, flushed });
+      this.emit("port-down", { port: port.label, index: i, reason, flushed });
+    } else {
+      this.linkDown[i] = 0;
+      this.portTable.state[i] = this.configuredState[i]!;
+      this.portTable.recompute();
+      this.log.info("port link up", { port: port.label, reason });
+      this.emit("port-up", { port: port.label, index: i, reason });
+    }
+  }
+
+  /** Whether the port's link is up (as far as the bridge knows). */
+  portLinkUp(portOrName: Port | string): boolean {
+    return !this.linkDown[this.resolvePort(portOrName).index];
   }
 
   get ports(): Port[] {
