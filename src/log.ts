@@ -1,7 +1,17 @@
 /**
- * Structured logs: one JSON object a line, in pino's shape (level numbers,
- * `time`, `msg`), on stderr by default. A disabled level costs one compare.
+ * Structured logs through pino: one JSON object a line on stderr (level
+ * numbers, `time`, `msg`), or pino-pretty's human-readable lines when stderr
+ * is a terminal. A disabled level costs pino's noop function.
+ *
+ * Every module logs through the small `Logger` interface below, message
+ * first: `log.info("port added", { port, kind })`. This file is the only one
+ * that knows pino's own argument order (fields first), so the call sites
+ * never change with the implementation. Writes are synchronous: a line
+ * logged just before exit (or before a test reads stderr) is never lost.
  */
+import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import pinoPretty from "pino-pretty";
+
 export const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
 export type LevelName = keyof typeof LEVELS;
 
@@ -12,33 +22,53 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  fatal(msg: string, fields?: Record<string, unknown>): void;
   child(bindings: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  options: { level?: LevelName; write?: (line: string) => void; bindings?: Record<string, unknown> } = {},
-): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
-  const bindings = options.bindings ?? {};
-  const logger: Logger = {
-    level: options.level ?? "info",
-    trace: (m, f) => emit(10, m, f),
-    debug: (m, f) => emit(20, m, f),
-    info: (m, f) => emit(30, m, f),
-    warn: (m, f) => emit(40, m, f),
-    error: (m, f) => emit(50, m, f),
-    child: (more) => createLogger({ level: logger.level, write, bindings: { ...bindings, ...more } }),
-  };
-  function emit(level: number, msg: string, fields?: Record<string, unknown>): void {
-    if (level < LEVELS[logger.level]) return;
-    const record: Record<string, unknown> = { level, time: Date.now(), pid: process.pid, ...bindings, ...fields, msg };
-    if (fields?.err instanceof Error) {
-      const err = fields.err as Error & { code?: string };
-      record.err = { type: err.name, message: err.message, code: err.code };
-    }
-    write(JSON.stringify(record) + "\n");
-  }
-  return logger;
+export interface LoggerOptions {
+  level?: LevelName;
+  /** Where lines go (one JSON object each); default stderr. Tests pass a function. */
+  write?: (line: string) => void;
+  /** Fields on every line (e.g. `{ bridge: "br0" }`). */
+  bindings?: Record<string, unknown>;
+  /** Human-readable lines (pino-pretty); default: when stderr is a terminal and no `write` is given. */
+  pretty?: boolean;
 }
 
-export const silentLogger = createLogger({ level: "silent" });
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? (options.write === undefined && process.stderr.isTTY === true);
+  const destination: DestinationStream = options.write
+    ? { write: options.write }
+    : pretty
+      ? pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
+      : pino.destination({ fd: 2, sync: true });
+  const base = pino({ level: options.level ?? "info", base: { pid: process.pid } }, destination);
+  return wrap(options.bindings && Object.keys(options.bindings).length > 0 ? base.child(options.bindings) : base);
+}
+
+function wrap(p: PinoLogger): Logger {
+  const at =
+    (method: "trace" | "debug" | "info" | "warn" | "error" | "fatal") =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (fields) p[method](fields, msg);
+      else p[method](msg);
+    };
+  return {
+    get level() {
+      return p.level as LevelName;
+    },
+    set level(level: LevelName) {
+      p.level = level;
+    },
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    fatal: at("fatal"),
+    child: (bindings) => wrap(p.child(bindings)),
+  };
+}
+
+export const silentLogger = createLogger({ level: "silent", write: () => undefined });
