@@ -1,11 +1,11 @@
 /** Text output in the shapes people know from brctl and ip -s link. */
 import type { FdbRecord, PortStats } from "../bridge.js";
 
-/** `brctl showmacs`: port no, mac addr, is local?, ageing timer. */
+/** `brctl showmacs`: port no, mac addr, is local?, ageing timer; sorted by MAC as brctl sorts them. */
 export function formatShowmacs(entries: FdbRecord[], portNumber: (port: string) => number): string {
   const rows = entries
     .map((e) => ({ no: portNumber(e.port), e }))
-    .sort((a, b) => a.no - b.no || a.e.mac.localeCompare(b.e.mac));
+    .sort((a, b) => (a.e.mac < b.e.mac ? -1 : a.e.mac > b.e.mac ? 1 : a.no - b.no));
   const lines = ["port no\tmac addr\t\tis local?\tageing timer"];
   for (const { no, e } of rows) {
     lines.push(`${String(no).padStart(3)}\t${e.mac}\t${e.static ? "yes" : "no"}\t\t${e.static ? "   0.00" : e.ageing.toFixed(2).padStart(7)}`);

@@ -16,6 +16,12 @@ describe("parseArgs", () => {
     expect(positionals).toEqual(["x"]);
   });
 
+  it("takes a negative number, a short alias and -- before positionals", () => {
+    const { flags, positionals } = parseArgs(["--ageing", "-5", "-c", "f.yaml", "--", "--tap"], { ...specs, config: { type: "string", short: "c", help: "" } }, "run");
+    expect(flags).toEqual({ ageing: -5, config: "f.yaml" });
+    expect(positionals).toEqual(["--tap"]);
+  });
+
   it("rejects what it does not know, with a sentence naming it", () => {
     expect(() => parseArgs(["--nmae", "x"], specs, "run")).toThrow(/unknown option --nmae for "tapbridge run"/);
     expect(() => parseArgs(["-n"], specs, "run")).toThrow(/unknown option -n/);
@@ -28,16 +34,18 @@ describe("parseArgs", () => {
 });
 
 describe("output formats", () => {
-  it("showmacs has brctl's columns", () => {
+  it("showmacs has brctl's columns, sorted by MAC", () => {
     const text = formatShowmacs(
       [
         { mac: "02:00:00:00:00:02", vlan: 0, port: "tap1", ageing: 1.5, static: false, sticky: false },
         { mac: "02:00:00:00:00:01", vlan: 0, port: "tap0", ageing: 0, static: true, sticky: false },
+        { mac: "02:00:00:00:00:00", vlan: 0, port: "tap1", ageing: 2, static: false, sticky: false },
       ],
       (p) => (p === "tap0" ? 1 : 2),
     );
     expect(text.split("\n")).toEqual([
       "port no\tmac addr\t\tis local?\tageing timer",
+      "  2\t02:00:00:00:00:00\tno\t\t   2.00",
       "  1\t02:00:00:00:00:01\tyes\t\t   0.00",
       "  2\t02:00:00:00:00:02\tno\t\t   1.50",
       "",
