@@ -28,6 +28,7 @@ import { MemoryPort } from "./ports/memory-port.js";
 import { Port, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
 import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
+import { FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./core/storm.js";
 
 export interface BridgeOptions {
   name?: string;
@@ -148,6 +149,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
     port.index = index;
     this.portsByIndex[index] = port;
     this.counters.clearPort(index);
+    this.decider.storm.clearPort(index);
     this.portTable.mtu[index] = port.mtu;
     this.portTable.flags[index] = PortFlag.present | DEFAULT_PORT_FLAGS;
     this.portTable.state[index] = PortState.forwarding;
@@ -185,6 +187,12 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
 
   private applySettings(port: Port, s: PortSettings): void {
     const i = port.index;
+    for (const { field, option } of STORM_SETTINGS) {
+      const v = s[field];
+      if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > STORM_MAX_RATE)) {
+        throw new TapbridgeError("EINVAL", `${option}=${v} for port ${port.label} is out of range: use a whole number of frames/s from 0 (no limit) to ${STORM_MAX_RATE}`);
+      }
+    }
     let flags = this.portTable.flags[i]!;
     const set = (bit: number, on: boolean | undefined) => {
       if (on !== undefined) flags = on ? flags | bit : flags & ~bit;
@@ -202,6 +210,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
       if (!this.linkDown[i]) this.portTable.state[i] = PortState[s.state];
     }
     if (s.learning === false) this.fdb.flushPort(i);
+    for (const { field, kind } of STORM_SETTINGS) {
+      const v = s[field];
+      if (v !== undefined) this.decider.storm.setLimit(i, kind, v, this.clock());
+    }
     this.portTable.recompute();
   }
 
@@ -268,6 +280,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
       hairpin: (f & PortFlag.hairpin) !== 0,
       isolated: (f & PortFlag.isolated) !== 0,
       state: PORT_STATE_NAMES[this.portTable.state[i]!]!,
+      stormBroadcast: this.decider.storm.limit(i, FloodKind.broadcast),
+      stormMulticast: this.decider.storm.limit(i, FloodKind.multicast),
+      stormUnknownUnicast: this.decider.storm.limit(i, FloodKind.unknownUnicast),
     };
   }
 

@@ -11,6 +11,7 @@
  * nothing else parses port options.
  */
 import { TapbridgeError } from "../errors.js";
+import { STORM_MAX_RATE } from "../core/storm.js";
 import { parseIfnameAtNetns } from "../ports/port.js";
 
 /** Everything a port can be configured with, by option. Fields are optional: absent means "the default". */
@@ -27,6 +28,12 @@ export interface PortConfig {
   hairpin?: boolean;
   /** `isolated`: talks only to non-isolated ports (libvirt's `<port isolated='yes'/>`). */
   isolated?: boolean;
+  /** `storm-broadcast=PPS`: broadcast frames/s this port may flood; 0 = no limit. */
+  stormBroadcast?: number;
+  /** `storm-multicast=PPS`. */
+  stormMulticast?: number;
+  /** `storm-unknown-unicast=PPS`. */
+  stormUnknownUnicast?: number;
 }
 
 export type PortOptionValue =
@@ -65,6 +72,15 @@ const switchOption = (name: string, field: keyof PortConfig, help: string): Port
   },
 });
 
+const integerOption = (name: string, field: keyof PortConfig, min: number, max: number, help: string): PortOptionSpec => ({
+  name,
+  value: { kind: "integer", min, max },
+  help,
+  apply: (config, value) => {
+    (config as Record<string, unknown>)[field] = value;
+  },
+});
+
 /** The table. Order is the order of --help. */
 export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("learning", "learning", "learn source MACs on this port (default on)"),
@@ -73,6 +89,9 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("bcast-flood", "bcastFlood", "flood broadcast to this port (default on)"),
   switchOption("hairpin", "hairpin", "let frames leave through the port they came in on (default off)"),
   switchOption("isolated", "isolated", "talk only to ports that are not isolated (default off)"),
+  integerOption("storm-broadcast", "stormBroadcast", 0, STORM_MAX_RATE, "storm control: broadcast frames/s this port may flood (default 0: no limit)"),
+  integerOption("storm-multicast", "stormMulticast", 0, STORM_MAX_RATE, "storm control: multicast frames/s this port may flood (default 0: no limit)"),
+  integerOption("storm-unknown-unicast", "stormUnknownUnicast", 0, STORM_MAX_RATE, "storm control: unknown-unicast frames/s this port may flood (default 0: no limit)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };

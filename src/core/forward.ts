@@ -6,7 +6,8 @@
  *   validate (length, virtio-net header, MTU, 802.1Q header)
  *   → source MAC valid → link-local group addresses (BPDUs to STP)
  *   → ingress port state → learn → drop if LEARNING
- *   → look up → forward (should_deliver) or flood (precomputed masks).
+ *   → look up → forward (should_deliver) or flood (precomputed masks), a
+ *   flood first passing the ingress port's storm control (storm.ts).
  *
  * Cost: no allocation and no call that allocates; MACs are read as two
  * integers; a flood copies EGRESS_WORDS words from PortTable. Counters are
@@ -22,6 +23,7 @@ import { EGRESS_WORDS, Vnet } from "./abi.js";
 import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFIX, VLAN_HLEN } from "./frame.js";
 import { PortFlag, PortState, type PortTable } from "./port-table.js";
 import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
+import { FloodKind, StormControl } from "./storm.js";
 
 /** Called with each BPDU while STP is on: slot index in the batch and ingress port. */
 export type BpduHandler = (batch: Batch, index: number, port: number) => void;
@@ -45,6 +47,8 @@ export class Decider {
     private readonly ports: PortTable,
     private readonly counters: Counters,
     readonly config: DecisionConfig,
+    /** Per-port storm control (storm.ts); without limits it costs one byte read per flooded frame. */
+    readonly storm: StormControl = new StormControl(),
   ) {}
 
   /** Decide frames 0..count-1 of `batch`, writing their egress bitmasks. */
@@ -61,6 +65,8 @@ export class Decider {
     const drops = counters.drops;
     const learningEnabled = fdb.ageingMs > 0;
     const { stpEnabled, groupFwdMask } = this.config;
+    const storm = this.storm;
+    const stormActive = storm.active;
 
     for (let i = 0; i < count; i++) {
       const port = rxPort[i]!;
@@ -127,8 +133,11 @@ export class Decider {
       }
 
       let mask: Uint32Array;
+      let kind: number;
       if (dstHi & 0x0100) {
-        mask = dstHi === 0xffff && dstLo === 0xffffffff ? ports.floodBroadcast : ports.floodMulticast;
+        const broadcast = dstHi === 0xffff && dstLo === 0xffffffff;
+        mask = broadcast ? ports.floodBroadcast : ports.floodMulticast;
+        kind = broadcast ? FloodKind.broadcast : FloodKind.multicast;
       } else {
         const to = fdb.lookup(0, dstHi, dstLo, now);
         if (to !== NO_PORT) {
@@ -141,6 +150,13 @@ export class Decider {
           continue;
         }
         mask = ports.floodUnicast;
+        kind = FloodKind.unknownUnicast;
+      }
+
+      // Storm control: the one place a flood may be refused for its rate.
+      if (stormActive[port] !== 0 && !storm.admit(port, kind, now)) {
+        drops[port * DROP_REASON_COUNT + DropReason.stormBroadcast + kind]!++;
+        continue;
       }
 
       let any = 0;

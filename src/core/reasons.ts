@@ -35,6 +35,12 @@ export const DropReason = {
   noEgress: 10,
   /** A BPDU consumed by STP (not an error; listed so that every frame is accounted for). */
   bpduConsumed: 11,
+  /** Storm control: broadcast over the ingress port's `storm-broadcast` limit. */
+  stormBroadcast: 16,
+  /** Storm control: multicast over the ingress port's `storm-multicast` limit. */
+  stormMulticast: 17,
+  /** Storm control: unknown unicast over the ingress port's `storm-unknown-unicast` limit. */
+  stormUnknownUnicast: 18,
 } as const;
 
 export type DropReasonName = keyof typeof DropReason;

@@ -22,6 +22,12 @@ export interface PortSettings {
   isolated?: boolean;
   /** Initial state; "forwarding" unless STP decides otherwise. */
   state?: PortStateName;
+  /** Storm control: broadcast frames/s this port may flood (0: no limit, the default). */
+  stormBroadcast?: number;
+  /** Storm control: multicast frames/s this port may flood (0: no limit). */
+  stormMulticast?: number;
+  /** Storm control: unknown-unicast frames/s this port may flood (0: no limit). */
+  stormUnknownUnicast?: number;
 }
 
 export abstract class Port {
