@@ -31,4 +31,11 @@ export interface BridgeEventMap {
   "port-down": [PortLinkEvent];
   /** The port's link came back: it returns to its configured state (through STP when STP runs). */
   "port-up": [PortLinkEvent];
+  /**
+   * A frame listener on an in-memory port threw while no caller was there to
+   * take the error (the delivery ran from a timer, a continuation or the
+   * native path). As for Node streams, an `error` with no listener is an
+   * uncaught exception: it is never swallowed.
+   */
+  error: [Error];
 }

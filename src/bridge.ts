@@ -3,11 +3,14 @@
  * dataplane that moves frames.
  *
  * Frames arrive in batches: the addon calls `onNativeBatch(n)` once per batch
- * received on a native port; `MemoryPort.send()` builds a batch in the same
- * memory shape. Either way the same three steps follow — decide (forward.ts),
- * `transmit` to native ports (one native call), copy out to in-memory ports
- * (only when there are any). Timers (FDB ageing) run beside the data path on
- * an unref'd interval, never inside it.
+ * received on a native port; frames sent on in-memory ports are queued and
+ * drained a batch at a time in the same memory shape (ports/memory-fabric.ts:
+ * bounded, never re-entrant, listener errors reach the user). Either way the
+ * same three steps follow — decide (forward.ts), `transmit` to native ports
+ * (one native call), copy out to in-memory ports (only when there are any),
+ * whose listeners run after the batch, outside the decision loop. Timers
+ * (FDB ageing) run beside the data path on the bridge's Scheduler
+ * (scheduler.ts; a VirtualClock in tests), never inside it.
  *
  * The addon is created on the first native port, so a bridge of in-memory
  * ports needs neither root nor the addon.
@@ -24,7 +27,9 @@ import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT,
 import { loadNative } from "./io/native.js";
 import { NativePort } from "./io/native-port.js";
 import { silentLogger, type Logger } from "./log.js";
+import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
 import { MemoryPort } from "./ports/memory-port.js";
+import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from "./scheduler.js";
 import { Port, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
 import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
@@ -40,8 +45,15 @@ export interface BridgeOptions {
   batchSize?: number;
   /** Bitmask of 01:80:C2:00:00:0X groups to forward (Linux group_fwd_mask; default 0). */
   groupFwdMask?: number;
-  /** Milliseconds from a monotonic clock; injected by tests. */
+  /**
+   * Time and timers for ageing, impairments and STP (default: real time).
+   * Tests pass a VirtualClock (tapbridge/testing) to move time by hand.
+   */
+  scheduler?: Scheduler;
+  /** Milliseconds from a monotonic clock, with real timers (superseded by `scheduler`). */
   clock?: () => number;
+  /** Frames that may wait in the queue of injected in-memory frames (default 8192); beyond, `memory_queue_full` drops. */
+  memoryQueueLimit?: number;
   logger?: Logger;
   /** The addon; injected by tests that swap it. */
   native?: NativeBinding | (() => NativeBinding);
@@ -82,13 +94,29 @@ export interface PortStats {
 
 export const AGEING_MAX_SECONDS = 1_000_000;
 
-export class Bridge extends EventEmitter<BridgeEventMap> {
+interface QueuedFrame {
+  port: number;
+  frame: Uint8Array;
+  vnet: Uint8Array | undefined;
+}
+
+interface Outgoing {
+  port: MemoryPort;
+  frame: Uint8Array;
+  vnet: Uint8Array | undefined;
+}
+
+export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   readonly name: string;
   readonly fdb: Fdb;
   readonly portTable = new PortTable();
   readonly counters = new Counters();
-  /** Exceptions caught inside the data path (a bug if ever non-zero). */
+  /** Exceptions caught inside the data path (a bug if ever non-zero; never a listener's). */
   internalErrors = 0;
+  /** Time and timers of this bridge; parts glued to it (STP, wires, impairments) use it too. */
+  readonly scheduler: Scheduler;
+  /** @internal memory-fabric.ts */
+  fabricReady = false;
 
   private readonly portsByIndex: (Port | undefined)[] = new Array(MAX_PORTS);
   private readonly memoryPorts: MemoryPort[] = [];
@@ -99,11 +127,16 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
   private readonly nativeSource: NativeBinding | (() => NativeBinding);
   private dp: NativeDataplane | undefined;
   private batch: Batch;
-  private pending: { port: number; frame: Uint8Array; vnet?: Uint8Array }[] = [];
+  /** Injected in-memory frames waiting for the fabric: queue[queueHead..]. */
+  private queue: QueuedFrame[] = [];
+  private queueHead = 0;
+  private readonly memoryQueueLimit: number;
+  /** In-memory egress of the batch being processed, delivered after it. */
+  private outbox: Outgoing[] = [];
   private busy = false;
   private closed = false;
   private referenced = true;
-  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepTimer: Timer;
   /** Per port: 1 while its link is down (the port is then disabled whatever its configured state). */
   private readonly linkDown = new Uint8Array(MAX_PORTS);
   /** Per port: the state it takes while its link is up (settings, or STP's decision). */
@@ -112,7 +145,13 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
   constructor(options: BridgeOptions = {}) {
     super();
     this.name = options.name ?? "br0";
-    this.clock = options.clock ?? (() => performance.now());
+    this.scheduler = options.scheduler ?? (options.clock ? schedulerWithClock(options.clock) : realScheduler);
+    const scheduler = this.scheduler;
+    this.clock = () => scheduler.now();
+    this.memoryQueueLimit = options.memoryQueueLimit ?? 8192;
+    if (!Number.isInteger(this.memoryQueueLimit) || this.memoryQueueLimit < 1) {
+      throw new TapbridgeError("EINVAL", `memory queue limit ${options.memoryQueueLimit} is out of range: use a whole number of frames, at least 1`);
+    }
     this.log = options.logger ?? silentLogger;
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 1024) {
@@ -125,8 +164,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
       groupFwdMask: checkGroupFwdMask(options.groupFwdMask ?? 0),
     });
     this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
-    this.sweepTimer = setInterval(() => this.fdb.expire(this.clock()), 1000);
-    this.sweepTimer.unref();
+    this.sweepTimer = this.scheduler.every(1000, () => this.fdb.expire(this.clock()));
   }
 
   // ── ports ────────────────────────────────────────────────────────────
@@ -148,6 +186,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
     }
     port.index = index;
     this.portsByIndex[index] = port;
+    const startsDown = port instanceof MemoryPort && !port.linkUp;
     this.counters.clearPort(index);
     this.decider.storm.clearPort(index);
     this.portTable.mtu[index] = port.mtu;
@@ -158,6 +197,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
     this.applySettings(port, settings);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
     this.emit("port-added", { port: port.label, index, kind: port.kind });
+    if (startsDown) this.setPortLink(port, false, "carrier");
     return port;
   }
 
@@ -403,22 +443,28 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
     this.busy = true;
     try {
       this.process(count);
-      if (this.pending.length > 0) this.drainPending();
     } catch (error) {
       this.recordInternalError(error);
     } finally {
       this.busy = false;
     }
+    if (this.outbox.length > 0) {
+      const errors: unknown[] = [];
+      fabric.hold(() => this.deliverOutbox(errors));
+      if (errors.length > 0) this.reportErrors(errors);
+    }
+    if (this.queued > 0) fabric.run("emit");
   };
 
   private process(count: number): void {
     const batch = this.batch;
     this.decider.decide(batch, count, this.clock());
     this.dp?.transmit(count);
-    if (this.memoryPorts.length > 0) this.deliverToMemoryPorts(batch, count);
+    if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
   }
 
-  private deliverToMemoryPorts(batch: Batch, count: number): void {
+  /** Copy each frame bound for in-memory ports out of the batch; delivered after the batch. */
+  private collectMemoryEgress(batch: Batch, count: number): void {
     const { bytes, egress, frameOffset, frameLength, slotSize } = batch;
     for (let i = 0; i < count; i++) {
       for (const port of this.memoryPorts) {
@@ -430,39 +476,104 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
         const hasVnet = bytes[vnetAt] !== 0 || bytes[vnetAt + 1] !== 0;
         this.counters.txPackets[p]!++;
         this.counters.txBytes[p]! += frame.length;
-        port.deliver(frame, hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined);
+        this.outbox.push({ port, frame, vnet: hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined });
       }
     }
   }
 
-  /** MemoryPort.send() lands here. Runs synchronously unless a batch is in progress. */
-  inject(port: MemoryPort, frame: Uint8Array, vnetHeader?: Uint8Array): void {
-    this.assertOpen();
-    if (port.index < 0 || this.portsByIndex[port.index] !== port) throw new TapbridgeError("ENOENT", `port ${port.name} is not attached to bridge ${this.name}`);
-    if (frame.length > slotCapacity(this.batch)) {
-      this.counters.rxPackets[port.index]!++;
-      this.counters.rxBytes[port.index]! += frame.length;
-      this.counters.drops[port.index * DROP_REASON_COUNT + DropReason.oversize]!++;
-      return;
-    }
-    this.pending.push(vnetHeader ? { port: port.index, frame, vnet: vnetHeader } : { port: port.index, frame });
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      this.drainPending();
-    } catch (error) {
-      this.recordInternalError(error);
-    } finally {
-      this.busy = false;
+  /** Hand the collected frames to their ports' listeners; what they throw goes to `errors`. */
+  private deliverOutbox(errors: unknown[]): void {
+    const out = this.outbox;
+    this.outbox = [];
+    for (const { port, frame, vnet } of out) {
+      if (port.sink !== this) continue; // removed meanwhile
+      try {
+        port.deliver(frame, vnet);
+      } catch (error) {
+        errors.push(error);
+      }
     }
   }
 
-  private drainPending(): void {
-    while (this.pending.length > 0) {
-      const take = this.pending.splice(0, this.batchSize);
-      take.forEach((p, i) => fillSlot(this.batch, i, p.port, p.frame, p.vnet));
-      this.process(take.length);
+  /**
+   * MemoryPort.send() lands here. The frame is copied and queued; outside a
+   * delivery it is processed before this returns (with everything it causes,
+   * up to the fabric's per-call bound), and what a listener threw is thrown
+   * here. From inside a listener it is only queued.
+   */
+  inject(port: MemoryPort, frame: Uint8Array, vnetHeader?: Uint8Array): void {
+    this.enqueue(port, frame, vnetHeader, false);
+    if (!fabric.draining) fabric.run("throw");
+  }
+
+  /** Queue a frame without draining (wires and timers); `owned`: the caller gives up the buffer. */
+  enqueue(port: MemoryPort, frame: Uint8Array, vnetHeader: Uint8Array | undefined, owned: boolean): void {
+    this.assertOpen();
+    if (port.index < 0 || this.portsByIndex[port.index] !== port) throw new TapbridgeError("ENOENT", `port ${port.name} is not attached to bridge ${this.name}`);
+    const drop = frame.length > slotCapacity(this.batch) ? DropReason.oversize : this.queued >= this.memoryQueueLimit ? DropReason.memoryQueueFull : -1;
+    if (drop >= 0) {
+      this.counters.rxPackets[port.index]!++;
+      this.counters.rxBytes[port.index]! += frame.length;
+      this.counters.drops[port.index * DROP_REASON_COUNT + drop]!++;
+      return;
     }
+    this.queue.push({ port: port.index, frame: owned ? frame : frame.slice(), vnet: vnetHeader && !owned ? vnetHeader.slice() : vnetHeader });
+    fabric.markReady(this);
+  }
+
+  /** @internal Frames queued on in-memory ports. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** @internal One batch of queued in-memory frames (memory-fabric.ts). */
+  step(max: number, errors: unknown[]): number {
+    if (this.closed) {
+      this.queue = [];
+      this.queueHead = 0;
+      return 0;
+    }
+    const n = Math.min(this.batchSize, max, this.queued);
+    const queue = this.queue;
+    let filled = 0;
+    for (let i = 0; i < n; i++) {
+      const q = queue[this.queueHead]!;
+      queue[this.queueHead++] = undefined as unknown as QueuedFrame;
+      if (this.portsByIndex[q.port] === undefined) continue; // port removed while queued
+      fillSlot(this.batch, filled++, q.port, q.frame, q.vnet);
+    }
+    if (this.queueHead > 4096 && this.queueHead * 2 > queue.length) {
+      this.queue = queue.slice(this.queueHead);
+      this.queueHead = 0;
+    } else if (this.queueHead === queue.length) {
+      queue.length = 0;
+      this.queueHead = 0;
+    }
+    if (filled > 0) {
+      try {
+        this.process(filled);
+      } catch (error) {
+        this.outbox = [];
+        this.recordInternalError(error);
+      }
+      this.deliverOutbox(errors);
+    }
+    return n;
+  }
+
+  /** @internal Listener errors with no caller to throw to: the `error` event (uncaught without a listener). */
+  reportErrors(errors: unknown[]): void {
+    const error = errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} frame listeners threw`);
+    setImmediate(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /**
+   * Resolves when no in-memory frame is queued (on any bridge of this
+   * process): what `send()` started has been delivered. Rejects after
+   * `timeoutMs` if frames keep moving (a loop).
+   */
+  settle(timeoutMs?: number): Promise<void> {
+    return settleMemory(timeoutMs);
   }
 
   private recordInternalError(error: unknown): void {
@@ -499,7 +610,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> {
         this.log.warn("closing port failed", { port: port.label, err: error });
       }
     }
-    clearInterval(this.sweepTimer);
+    this.sweepTimer.cancel();
+    this.queue = [];
+    this.queueHead = 0;
     this.dp?.close();
     this.closed = true;
   }

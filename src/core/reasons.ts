@@ -41,6 +41,14 @@ export const DropReason = {
   stormMulticast: 17,
   /** Storm control: unknown unicast over the ingress port's `storm-unknown-unicast` limit. */
   stormUnknownUnicast: 18,
+  /** In-memory port: the bridge's queue of injected frames was full (a loop storm, or a sender far faster than the bridge). */
+  memoryQueueFull: 28,
+  /** Lost by a link impairment (random or Gilbert-Elliott loss), counted on the impaired port. */
+  impairLoss: 29,
+  /** An impairment's queue (rate limit, delay) held its limit, counted on the impaired port. */
+  impairQueueFull: 30,
+  /** A hard partition impairment dropped it, counted on the impaired port. */
+  partitioned: 31,
 } as const;
 
 export type DropReasonName = keyof typeof DropReason;

@@ -3,7 +3,17 @@
  * frames the bridge sends to it are kept in `received` and passed to
  * listeners. For unit tests and for library users who want to play a host
  * without a namespace. Not on the fast path: each delivered frame is copied.
+ *
+ * Delivery never runs inside the decision loop (see memory-fabric.ts): a
+ * listener may send frames, on this bridge or another, and may throw — the
+ * other listeners still get the frame, and the error reaches the caller of
+ * the `send()` that drove the delivery, or the bridge's `error` event.
+ *
+ * The port has a link, like a device: `setLinkUp(false)` is carrier loss
+ * (the bridge disables the port and flushes what it learned there, as Linux
+ * does), `setLinkUp(true)` brings it back.
  */
+import { combine } from "./memory-fabric.js";
 import { Port } from "./port.js";
 
 export interface ReceivedFrame {
@@ -17,20 +27,25 @@ export type FrameListener = (frame: Uint8Array, vnetHeader?: Uint8Array) => void
 export interface MemoryPortOptions {
   mtu?: number;
   mac?: string;
-  /** Keep at most this many received frames (oldest dropped first); default 10 000. */
+  /** Keep at most this many received frames (oldest dropped first); default 10 000; 0 keeps none. */
   keep?: number;
+  /** Link state at start (default up). */
+  linkUp?: boolean;
 }
 
 /** The bridge side of an in-memory port. */
 export interface MemoryPortSink {
   inject(port: MemoryPort, frame: Uint8Array, vnetHeader?: Uint8Array): void;
+  setPortLink(port: MemoryPort, up: boolean, reason?: string): void;
 }
 
 export class MemoryPort extends Port {
   readonly kind = "memory" as const;
   readonly received: ReceivedFrame[] = [];
+  /** Received frames kept (oldest dropped first); 0 keeps none (listeners still run). */
+  keep: number;
   private readonly listeners = new Set<FrameListener>();
-  private readonly keep: number;
+  private link: boolean;
   /** Set by the bridge while the port is attached. */
   sink: MemoryPortSink | undefined;
 
@@ -39,14 +54,16 @@ export class MemoryPort extends Port {
     this.mtu = options.mtu ?? 1500;
     this.mac = options.mac;
     this.keep = options.keep ?? 10_000;
+    this.link = options.linkUp ?? true;
   }
 
-  /** Hand a frame to the bridge as if it arrived on this port. */
+  /** Hand a frame to the bridge as if it arrived on this port (the bridge copies it). */
   send(frame: Uint8Array, vnetHeader?: Uint8Array): void {
     if (!this.sink) throw new Error(`port ${this.name} is not attached to a bridge`);
     this.sink.inject(this, frame, vnetHeader);
   }
 
+  /** Call `listener` with every frame the bridge sends to this port; returns a function that removes it. */
   onFrame(listener: FrameListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -57,10 +74,32 @@ export class MemoryPort extends Port {
     return this.received.splice(0).map((f) => f.data);
   }
 
-  /** Called by the bridge. */
+  /** Whether the port's link (carrier) is up. */
+  get linkUp(): boolean {
+    return this.link;
+  }
+
+  /** Carrier up or down; the bridge follows (down: port disabled, learned entries flushed). */
+  setLinkUp(up: boolean, reason = "carrier"): void {
+    this.link = up;
+    this.sink?.setPortLink(this, up, reason);
+  }
+
+  /** Called by the bridge, outside its decision loop. Throws what listeners threw, after all ran. */
   deliver(frame: Uint8Array, vnetHeader?: Uint8Array): void {
-    if (this.received.length >= this.keep) this.received.shift();
-    this.received.push(vnetHeader ? { data: frame, vnetHeader } : { data: frame });
-    for (const listener of this.listeners) listener(frame, vnetHeader);
+    if (this.keep > 0) {
+      this.received.push(vnetHeader ? { data: frame, vnetHeader } : { data: frame });
+      // Trim in chunks: shifting one frame at a time is quadratic under a storm.
+      if (this.received.length > this.keep + Math.max(16, this.keep >>> 3)) this.received.splice(0, this.received.length - this.keep);
+    }
+    let errors: unknown[] | undefined;
+    for (const listener of this.listeners) {
+      try {
+        listener(frame, vnetHeader);
+      } catch (error) {
+        (errors ??= []).push(error);
+      }
+    }
+    if (errors) throw combine(errors);
   }
 }
