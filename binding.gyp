@@ -10,7 +10,8 @@
             "native/tap.cc",
             "native/packet.cc",
             "native/netns.cc",
-            "native/gso.cc"
+            "native/gso.cc",
+            "native/peercred.cc"
           ]
         }]
       ],

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "dataplane.h"
+#include "peercred.h"
 #include "port.h"
 
 namespace {
@@ -10,6 +11,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace tapbridge;
   exports.Set("Dataplane", Dataplane::Init(env));
+  exports.Set("peerCredentials", PeerCredentialsFunction(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("VNET_AREA", kVnetArea);
   c.Set("HEADROOM", kHeadroom);

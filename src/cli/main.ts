@@ -4,11 +4,22 @@ import { TapbridgeError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { runCommand } from "./run.js";
 import { demoCommand } from "./demo.js";
+import { daemonCommand, reloadCommand, saveCommand, statusCommand } from "./daemon.js";
+import { BRCTL_VERBS, brctlCommand } from "./brctl.js";
+import { bridgeCommand } from "./bridge-cmd.js";
 
 const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   run: { help: "run a bridge in the foreground from flags (like brctl addbr + addif)", run: runCommand },
   demo: { help: "bridge three namespaces through TAP ports, ping, iperf3, show the MAC table", run: demoCommand },
   bench: { help: "measure tapbridge against the kernel bridge (and Open vSwitch) in namespaces", run: benchCommand },
+  daemon: { help: "run bridges from a config file, managed through a control socket", run: daemonCommand },
+  ...Object.fromEntries(Object.entries(BRCTL_VERBS).map(([verb, v]) => [verb, { help: `${v.help} (brctl ${verb})`, run: (argv: string[]) => brctlCommand(verb, argv) }])),
+  fdb: { help: "forwarding entries: show, add, del (bridge fdb)", run: (argv) => bridgeCommand("fdb", argv) },
+  link: { help: "bridge ports: show, set (bridge link)", run: (argv) => bridgeCommand("link", argv) },
+  vlan: { help: "port VLANs: show, add, del (bridge vlan)", run: (argv) => bridgeCommand("vlan", argv) },
+  save: { help: "print the daemon's running configuration as YAML", run: saveCommand },
+  reload: { help: "make the daemon re-read its config file (as SIGHUP)", run: reloadCommand },
+  status: { help: "the daemon's pid, version and bridges", run: statusCommand },
 };
 
 /** The benchmark suite ships in dist/bench; loaded only when asked for. */
@@ -18,7 +29,7 @@ async function benchCommand(argv: string[]): Promise<number> {
 }
 
 function usage(): string {
-  const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(8)} ${v.help}`);
+  const verbs = Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(14)} ${v.help}`);
   return `Usage: tapbridge <command> [options]\n\nCommands:\n${verbs.join("\n")}\n\n"tapbridge <command> --help" shows a command's options.\n`;
 }
 

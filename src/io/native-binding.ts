@@ -115,6 +115,17 @@ export interface NativeBinding {
   Dataplane: new (options: NativeDataplaneOptions, onBatch: (count: number) => void) => NativeDataplane;
   /** Compiled-in constants, checked against the ones below at load. */
   constants: Record<string, number>;
+  /** SO_PEERCRED + SO_PEERGROUPS of a connected Unix socket's fd (the daemon's control socket). */
+  peerCredentials?(fd: number): PeerCredentials;
+}
+
+/** Who is at the other end of a Unix socket, as the kernel recorded it at connect time. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Supplementary groups (empty when the kernel cannot say). */
+  groups: number[];
 }
 
 

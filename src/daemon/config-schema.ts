@@ -1,0 +1,97 @@
+/**
+ * The daemon's config file, as a zod schema. Keys mirror netplan's
+ * `bridges:` section (`interfaces`, `parameters: {stp, priority,
+ * forward-delay, hello-time, max-age, ageing-time, path-cost,
+ * port-priority}`) plus tapbridge's own: `ports:` entries that take the
+ * port option names of src/config/port-options.ts (the schema of each port
+ * entry is built from that table, so a new row is a new key here too),
+ * `attach-patterns`, and bridge keys. Every object is strict: an unknown key
+ * is an error, never silently ignored.
+ *
+ * Top-level sections are independent objects, so later areas add theirs
+ * (e.g. `networks:` for host-only/NAT presets) beside `bridges:`.
+ */
+import { z } from "zod";
+import { PORT_OPTIONS } from "../config/port-options.js";
+import { LEVELS } from "../log.js";
+
+const ifname = z.string().regex(/^[^\s/:@]{1,15}$/, "must be an interface name of 1 to 15 characters without spaces, '/', ':' or '@'");
+const ifnameAtNetns = z.string().regex(/^[^\s/:@]{1,15}(@[A-Za-z0-9_.\/-]+)?$/, "must be NAME or NAME@NETNS (an interface name of 1 to 15 characters)");
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const seconds = (min: number, max: number) => z.number().min(min).max(max);
+
+/** One zod type per kind of port option: a switch takes true/false (or on/off), a number its range, text a string or a list. */
+function portOptionType(spec: (typeof PORT_OPTIONS)[number]): z.ZodType {
+  switch (spec.value.kind) {
+    case "switch":
+      return z.union([z.boolean(), z.enum(["on", "off"])]);
+    case "integer":
+      return int(spec.value.min, spec.value.max);
+    case "text":
+      return z.union([z.string(), z.number(), z.array(z.union([z.number(), z.string()]))]);
+  }
+}
+
+/** A port entry: `tap: NAME` or `attach: NAME`, where it lives, and every port option of the table. */
+export function portEntrySchema() {
+  const options: Record<string, z.ZodType> = {};
+  for (const spec of PORT_OPTIONS) options[spec.name] = portOptionType(spec).optional();
+  return z
+    .strictObject({
+      tap: ifname.optional(),
+      attach: ifname.optional(),
+      netns: z.string().regex(/^[A-Za-z0-9_.\/-]+$/, "must be a network namespace name (ip netns) or a path").optional(),
+      persistent: z.boolean().optional(),
+      mtu: int(68, 65535).optional(),
+      mac: z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01").optional(),
+      ...options,
+    })
+    .superRefine((entry, ctx) => {
+      const kinds = (entry.tap !== undefined ? 1 : 0) + (entry.attach !== undefined ? 1 : 0);
+      if (kinds !== 1) ctx.addIssue({ code: "custom", message: "a port needs exactly one of tap: NAME (a TAP device the daemon creates) or attach: NAME (an existing interface)" });
+      if (entry.attach !== undefined && (entry.persistent !== undefined || entry.mtu !== undefined || entry.mac !== undefined)) {
+        ctx.addIssue({ code: "custom", message: "persistent, mtu and mac apply to tap: ports only" });
+      }
+    });
+}
+
+export const parametersSchema = z.strictObject({
+  stp: z.boolean().optional(),
+  priority: int(0, 65535).optional(),
+  "forward-delay": seconds(2, 30).optional(),
+  "hello-time": seconds(1, 10).optional(),
+  "max-age": seconds(6, 40).optional(),
+  "ageing-time": seconds(0, 1_000_000).optional(),
+  "path-cost": z.record(ifnameAtNetns, int(1, 65535)).optional(),
+  "port-priority": z.record(ifnameAtNetns, int(0, 63)).optional(),
+});
+
+export const bridgeSchema = z.strictObject({
+  interfaces: z.array(ifnameAtNetns).optional(),
+  ports: z.array(z.lazy(portEntrySchema)).optional(),
+  "attach-patterns": z.array(z.string().regex(/^[^\s/:@]{1,15}$/, "must be an interface name pattern (* ? [...]) of at most 15 characters")).optional(),
+  parameters: parametersSchema.optional(),
+  "fdb-max-entries": int(1, 16_777_216).optional(),
+  "fdb-max-learned": int(0, 16_777_216).optional(),
+  "group-fwd-mask": int(0, 0xffff).optional(),
+  "vlan-filtering": z.boolean().optional(),
+  "vlan-protocol": z.enum(["802.1q", "802.1ad"]).optional(),
+});
+
+const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469");
+
+export const configSchema = z.strictObject({
+  control: z
+    .strictObject({
+      socket: z.string().startsWith("/", "must be an absolute path").optional(),
+      group: z.union([z.string().min(1), int(0, 4_294_967_294)]).optional(),
+    })
+    .optional(),
+  log: z.strictObject({ level: z.enum(Object.keys(LEVELS) as [string, ...string[]]).optional() }).optional(),
+  metrics: z.strictObject({ listen: listen.optional() }).optional(),
+  bridges: z.record(ifname, bridgeSchema.nullable()).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawBridge = z.infer<typeof bridgeSchema>;
+export type RawPortEntry = z.infer<ReturnType<typeof portEntrySchema>>;

@@ -1,0 +1,407 @@
+/**
+ * The daemon's state: several bridges in one process, each a `Bridge` plus
+ * the configuration it runs with (a BridgeConfig kept current by every
+ * change, so `tapbridge save` writes exactly what runs).
+ *
+ * Every change is a small step on the running dataplane — a port added or
+ * removed, a setting changed — never a rebuild, so traffic on the other
+ * ports goes on. `apply(config)` (start and reload) diffs the running state
+ * against a config and carries the difference out as such steps; each step
+ * records its undo, and if one fails (an interface that is not there) the
+ * steps already taken are undone in reverse, leaving everything as it was.
+ *
+ * Features of other areas (STP, VLAN filtering, learned-entry limits) are
+ * refused with a sentence until they exist in the build.
+ */
+import { Bridge } from "../bridge.js";
+import { applyPortOptionValue, checkPortConfig, type PortConfig } from "../config/port-options.js";
+import { TapbridgeError } from "../errors.js";
+import { PacketPort, TapPort } from "../io/native-port.js";
+import type { NativeBinding } from "../io/native-binding.js";
+import { silentLogger, type Logger } from "../log.js";
+import type { Port } from "../ports/port.js";
+import { costOfSpeed, linkSpeed } from "./views.js";
+import { DEFAULT_PARAMS, type BridgeConfig, type BridgeParams, type DaemonConfig, type KeyPath, type PortEntry } from "./config.js";
+
+export type PortOrigin = "config" | "cli" | "auto";
+
+export interface ManagedPort {
+  entry: PortEntry;
+  port: Port;
+  origin: PortOrigin;
+  /** Default STP path cost from the link speed (Linux port_cost()), once known. */
+  speedCost?: number;
+}
+
+export class ManagedBridge {
+  readonly ports = new Map<string, ManagedPort>();
+  constructor(
+    readonly bridge: Bridge,
+    public config: BridgeConfig,
+  ) {}
+
+  get name(): string {
+    return this.bridge.name;
+  }
+
+  port(label: string): ManagedPort {
+    const p = this.ports.get(label) ?? [...this.ports.values()].find((m) => m.entry.name === label);
+    if (!p) throw new TapbridgeError("ENOENT", `bridge ${this.name} has no port ${label}`);
+    return p;
+  }
+}
+
+export interface DaemonOptions {
+  logger?: Logger;
+  native?: NativeBinding | (() => NativeBinding);
+}
+
+/** One step of a change, with its undo. */
+interface Step {
+  say: string;
+  undo: () => void;
+}
+
+/** Port settings with every default filled in, so that an option removed from the config goes back to its default. */
+const SETTING_DEFAULTS: PortConfig = { learning: true, flood: true, mcastFlood: true, bcastFlood: true, hairpin: false, isolated: false };
+
+export class Daemon {
+  readonly bridges = new Map<string, ManagedBridge>();
+  readonly log: Logger;
+  private readonly native: DaemonOptions["native"];
+
+  constructor(options: DaemonOptions = {}) {
+    this.log = options.logger ?? silentLogger;
+    this.native = options.native;
+  }
+
+  bridge(name: string): ManagedBridge {
+    const b = this.bridges.get(name);
+    if (!b) throw new TapbridgeError("ENOENT", `bridge ${name} does not exist`);
+    return b;
+  }
+
+  /** Which bridge has a port of this label, if any. */
+  ownerOf(label: string): ManagedBridge | undefined {
+    for (const b of this.bridges.values()) if (b.ports.has(label)) return b;
+    return undefined;
+  }
+
+  // ── bridges ─────────────────────────────────────────────────────────
+
+  addBridge(config: BridgeConfig): string[] {
+    return this.transaction((steps) => this.stepAddBridge(config, steps));
+  }
+
+  deleteBridge(name: string): string[] {
+    return this.transaction((steps) => this.stepDeleteBridge(this.bridge(name), steps));
+  }
+
+  private stepAddBridge(config: BridgeConfig, steps: Step[]): void {
+    if (this.bridges.has(config.name)) throw located(new TapbridgeError("EEXIST", `bridge ${config.name} already exists`), config.where);
+    checkAvailable(config);
+    const bridge = new Bridge({
+      name: config.name,
+      logger: this.log.child({ bridge: config.name }),
+      ageingTime: config.params.ageingTime,
+      ...(config.fdbMaxEntries !== undefined ? { maxFdbEntries: config.fdbMaxEntries } : {}),
+      ...(config.groupFwdMask !== undefined ? { groupFwdMask: config.groupFwdMask } : {}),
+      ...(this.native ? { native: this.native } : {}),
+    });
+    const managed = new ManagedBridge(bridge, { ...config, ports: [], pathCost: {}, portPriority: {} });
+    this.bridges.set(config.name, managed);
+    steps.push({
+      say: `bridge ${config.name} added`,
+      undo: () => {
+        bridge.close();
+        this.bridges.delete(config.name);
+      },
+    });
+    for (const entry of config.ports) this.stepAddPort(managed, entry, "config", steps);
+    Object.assign(managed.config.pathCost, config.pathCost);
+    Object.assign(managed.config.portPriority, config.portPriority);
+  }
+
+  private stepDeleteBridge(managed: ManagedBridge, steps: Step[]): void {
+    // Ports first, each undoable; then the (empty) bridge, re-created on undo.
+    for (const p of [...managed.ports.values()]) this.stepDeletePort(managed, p, steps);
+    const config = { ...managed.config, ports: [] };
+    managed.bridge.close();
+    this.bridges.delete(managed.name);
+    steps.push({ say: `bridge ${managed.name} deleted`, undo: () => this.stepAddBridge(config, []) });
+  }
+
+  // ── ports ───────────────────────────────────────────────────────────
+
+  addPort(bridgeName: string, entry: PortEntry, origin: PortOrigin = "cli"): string[] {
+    return this.transaction((steps) => this.stepAddPort(this.bridge(bridgeName), entry, origin, steps));
+  }
+
+  deletePort(bridgeName: string, label: string): string[] {
+    const managed = this.bridge(bridgeName);
+    return this.transaction((steps) => this.stepDeletePort(managed, managed.port(label), steps));
+  }
+
+  private stepAddPort(managed: ManagedBridge, entry: PortEntry, origin: PortOrigin, steps: Step[]): void {
+    const owner = this.ownerOf(entry.label);
+    if (owner) {
+      throw new TapbridgeError("EBUSY", `interface ${entry.label} is already a port of bridge ${owner.name}${owner === managed ? "" : ": delete it there first (tapbridge delif " + owner.name + " " + entry.label + ")"}`);
+    }
+    const port: Port =
+      entry.kind === "tap"
+        ? new TapPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}), persist: entry.persistent, ...(entry.mtu ? { mtu: entry.mtu } : {}), ...(entry.mac ? { mac: entry.mac } : {}) })
+        : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
+    try {
+      managed.bridge.addPort(port, entry.config);
+    } catch (error) {
+      throw located(error, entry.where);
+    }
+    const mp: ManagedPort = { entry, port, origin };
+    managed.ports.set(entry.label, mp);
+    void linkSpeed(entry.name, entry.netns).then((speed) => (mp.speedCost = costOfSpeed(speed)));
+    managed.config.ports.push(entry);
+    steps.push({
+      say: `port ${entry.label} added to ${managed.name}`,
+      undo: () => this.removeQuietly(managed, entry.label),
+    });
+  }
+
+  private stepDeletePort(managed: ManagedBridge, p: ManagedPort, steps: Step[]): void {
+    this.removeQuietly(managed, p.entry.label, "deleted");
+    steps.push({ say: `port ${p.entry.label} removed from ${managed.name}`, undo: () => this.stepAddPort(managed, p.entry, p.origin, []) });
+  }
+
+  private removeQuietly(managed: ManagedBridge, label: string, reason = "undone"): void {
+    const p = managed.ports.get(label);
+    if (!p) return;
+    managed.ports.delete(label);
+    managed.config.ports = managed.config.ports.filter((e) => e.label !== label);
+    delete managed.config.pathCost[label];
+    delete managed.config.portPriority[label];
+    if (!managed.bridge.isClosed) managed.bridge.removePort(p.port, reason);
+  }
+
+  /** Change port options by name (`hairpin: true`, `learning: false`), live. Options not named keep their values. */
+  setPortOptions(bridgeName: string, label: string, changes: Record<string, unknown>): string[] {
+    const managed = this.bridge(bridgeName);
+    const p = managed.port(label);
+    return this.transaction((steps) => this.stepPortOptions(managed, p, { ...p.entry.options, ...changes }, steps));
+  }
+
+  private stepPortOptions(managed: ManagedBridge, p: ManagedPort, options: Record<string, unknown>, steps: Step[]): void {
+    const config: PortConfig = {};
+    for (const [key, value] of Object.entries(options)) applyPortOptionValue(config, key, value);
+    checkPortConfig(config);
+    const before = p.entry;
+    managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...config });
+    p.entry = { ...before, options: { ...options }, config };
+    managed.config.ports = managed.config.ports.map((e) => (e.label === before.label ? p.entry : e));
+    const changed = Object.keys({ ...before.options, ...options }).filter((k) => before.options[k] !== options[k]);
+    steps.push({
+      say: `port ${before.label} of ${managed.name}: ${changed.map((k) => `${k} ${fmt(before.options[k])} → ${fmt(options[k])}`).join(", ") || "unchanged"}`,
+      undo: () => {
+        managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...before.config });
+        p.entry = before;
+        managed.config.ports = managed.config.ports.map((e) => (e.label === before.label ? before : e));
+      },
+    });
+  }
+
+  /** STP path cost / port priority of a port (kept for showstp and save; applied by STP when the build has it). */
+  setPortStp(bridgeName: string, label: string, what: { pathCost?: number; priority?: number }): string[] {
+    const managed = this.bridge(bridgeName);
+    const p = managed.port(label);
+    const said: string[] = [];
+    if (what.pathCost !== undefined) {
+      managed.config.pathCost[p.entry.label] = what.pathCost;
+      said.push(`port ${p.entry.label} of ${managed.name}: path-cost ${what.pathCost}`);
+    }
+    if (what.priority !== undefined) {
+      managed.config.portPriority[p.entry.label] = what.priority;
+      said.push(`port ${p.entry.label} of ${managed.name}: port-priority ${what.priority}`);
+    }
+    return said;
+  }
+
+  // ── bridge parameters ───────────────────────────────────────────────
+
+  setParams(bridgeName: string, changes: Partial<BridgeParams>): string[] {
+    const managed = this.bridge(bridgeName);
+    return this.transaction((steps) => this.stepParams(managed, { ...managed.config.params, ...changes }, steps));
+  }
+
+  private stepParams(managed: ManagedBridge, params: BridgeParams, steps: Step[]): void {
+    const before = managed.config.params;
+    if (params.stp && !before.stp) throw notAvailable("STP");
+    const changed = (Object.keys(params) as (keyof BridgeParams)[]).filter((k) => params[k] !== before[k]);
+    if (changed.length === 0) return;
+    if (params.ageingTime !== before.ageingTime) managed.bridge.ageingTime = params.ageingTime;
+    managed.config = { ...managed.config, params };
+    steps.push({
+      say: `bridge ${managed.name}: ${changed.map((k) => `${PARAM_KEYS[k]} ${fmt(before[k])} → ${fmt(params[k])}`).join(", ")}`,
+      undo: () => {
+        managed.bridge.ageingTime = before.ageingTime;
+        managed.config = { ...managed.config, params: before };
+      },
+    });
+  }
+
+  // ── whole configurations ────────────────────────────────────────────
+
+  /**
+   * Make the running state match `config`: bridges and ports that are not
+   * in it go (auto-attached ports of a bridge that stays are kept), new ones
+   * come, changed settings change in place. All or nothing.
+   */
+  apply(config: DaemonConfig): string[] {
+    return this.transaction((steps) => {
+      const wanted = new Map(config.bridges.map((b) => [b.name, b]));
+      for (const managed of [...this.bridges.values()]) if (!wanted.has(managed.name)) this.stepDeleteBridge(managed, steps);
+      // Ports leaving one bridge for another must leave first.
+      for (const want of config.bridges) {
+        const managed = this.bridges.get(want.name);
+        if (!managed) continue;
+        const keep = new Map(want.ports.map((e) => [e.label, e]));
+        for (const p of [...managed.ports.values()]) {
+          const next = keep.get(p.entry.label);
+          const stays = next ? samePort(p.entry, next) : p.origin === "auto" && matchesAny(p.entry.name, want.attachPatterns);
+          if (!stays) this.stepDeletePort(managed, p, steps);
+        }
+      }
+      for (const want of config.bridges) {
+        const managed = this.bridges.get(want.name);
+        if (!managed) {
+          this.stepAddBridge(want, steps);
+          continue;
+        }
+        checkAvailable(want);
+        try {
+          this.stepParams(managed, want.params, steps);
+        } catch (error) {
+          throw located(error, want.where && [...want.where, "parameters"]);
+        }
+        for (const entry of want.ports) {
+          const p = managed.ports.get(entry.label);
+          if (!p) this.stepAddPort(managed, entry, "config", steps);
+          else {
+            p.origin = "config";
+            if (!sameOptions(p.entry.options, entry.options)) this.stepPortOptions(managed, p, entry.options, steps);
+            p.entry = { ...p.entry, where: entry.where! };
+          }
+        }
+        const before = managed.config;
+        const patterns = want.attachPatterns.join(",") !== before.attachPatterns.join(",");
+        managed.config = { ...managed.config, attachPatterns: want.attachPatterns, pathCost: { ...want.pathCost }, portPriority: { ...want.portPriority } };
+        if (patterns) steps.push({ say: `bridge ${want.name}: attach-patterns ${fmt(want.attachPatterns)}`, undo: () => (managed.config = { ...managed.config, attachPatterns: before.attachPatterns }) });
+      }
+    });
+  }
+
+  /** The running state as a config (what `tapbridge save` writes). Auto-attached ports are left out: they come back by pattern. */
+  runningConfig(base: Omit<DaemonConfig, "bridges"> = {}): DaemonConfig {
+    return {
+      ...base,
+      bridges: [...this.bridges.values()].map((b) => ({ ...b.config, ports: [...b.ports.values()].filter((p) => p.origin !== "auto").map((p) => p.entry) })),
+    };
+  }
+
+  close(): void {
+    for (const b of this.bridges.values()) b.bridge.close();
+    this.bridges.clear();
+  }
+
+  /** Run steps; on an error undo them in reverse and rethrow. Returns what was done. */
+  private transaction(body: (steps: Step[]) => void): string[] {
+    const steps: Step[] = [];
+    try {
+      body(steps);
+    } catch (error) {
+      for (const step of steps.reverse()) {
+        try {
+          step.undo();
+        } catch (undoError) {
+          this.log.error("undoing a change failed", { change: step.say, err: undoError });
+        }
+      }
+      throw error;
+    }
+    return steps.map((s) => s.say);
+  }
+}
+
+const PARAM_KEYS: Record<keyof BridgeParams, string> = {
+  stp: "stp",
+  priority: "priority",
+  forwardDelay: "forward-delay",
+  helloTime: "hello-time",
+  maxAge: "max-age",
+  ageingTime: "ageing-time",
+};
+
+function fmt(v: unknown): string {
+  return v === undefined ? "(default)" : typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function samePort(a: PortEntry, b: PortEntry): boolean {
+  return a.kind === b.kind && a.name === b.name && a.netns === b.netns && a.persistent === b.persistent && a.mtu === b.mtu && a.mac === b.mac;
+}
+
+function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
+  return true;
+}
+
+/** Shell-style match of an interface name: `*`, `?` and `[...]`. */
+export function matchesAny(name: string, patterns: string[]): boolean {
+  return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+export function globToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const end = pattern.indexOf("]", i + 1);
+      if (end < 0) re += "\\[";
+      else {
+        const body = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
+        re += `[${body.startsWith("!") ? "^" + body.slice(1) : body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** An error found while applying a config entry, with where the entry is in the file. */
+export class LocatedError extends TapbridgeError {
+  constructor(
+    readonly where: KeyPath,
+    cause: TapbridgeError,
+  ) {
+    super(cause.code, cause.message, cause);
+    this.name = "LocatedError";
+  }
+}
+
+function located(error: unknown, where: KeyPath | undefined): unknown {
+  return where && error instanceof TapbridgeError && !(error instanceof LocatedError) ? new LocatedError(where, error) : error;
+}
+
+export function notAvailable(feature: string): TapbridgeError {
+  return new TapbridgeError("ENOTSUP", `${feature} is not available in this build`);
+}
+
+/** Refuse bridge keys whose features are not in this build yet. */
+function checkAvailable(config: BridgeConfig): void {
+  const at = (key: string) => (config.where ? [...config.where, key] : undefined);
+  if (config.params.stp) throw located(notAvailable("STP"), config.where && [...config.where, "parameters", "stp"]);
+  if (config.vlanFiltering) throw located(notAvailable("VLAN filtering"), at("vlan-filtering"));
+  if (config.vlanProtocol === "802.1ad") throw located(notAvailable("VLAN protocol 802.1ad"), at("vlan-protocol"));
+  if (config.fdbMaxLearned !== undefined) throw located(notAvailable("A limit on learned FDB entries (fdb-max-learned)"), at("fdb-max-learned"));
+}
+
+export { DEFAULT_PARAMS };

@@ -1,0 +1,110 @@
+/**
+ * Prometheus metrics over HTTP (`metrics: { listen: HOST:PORT }`; off by
+ * default). prom-client formats the text; the values come from the
+ * dataplane's typed-array counters, read once per scrape in each metric's
+ * collect() — nothing is counted per frame here, so metrics cost nothing
+ * between scrapes.
+ *
+ * Names follow node_exporter's style, `_total` for counters, with `bridge`
+ * and `port` labels (`reason` for drops):
+ *   tapbridge_port_{rx,tx}_{packets,bytes}_total, tapbridge_port_{rx,tx}_dropped_total,
+ *   tapbridge_port_tx_errors_total, tapbridge_port_drops_total{reason},
+ *   tapbridge_port_state (Linux BR_STATE_* number), tapbridge_port_fdb_entries,
+ *   tapbridge_fdb_entries, tapbridge_fdb_moves_total, tapbridge_fdb_refused_total,
+ *   tapbridge_bridge_ports, tapbridge_internal_errors_total.
+ */
+import { createServer, type Server } from "node:http";
+import { Counter, Gauge, Registry } from "prom-client";
+import { TapbridgeError } from "../errors.js";
+import { PortState } from "../core/port-table.js";
+import type { Logger } from "../log.js";
+import type { PortStats } from "../bridge.js";
+import type { Daemon, ManagedBridge } from "./daemon.js";
+
+type Sample = [labels: Record<string, string>, value: number];
+
+export function createMetricsRegistry(daemon: Daemon): Registry {
+  const registry = new Registry();
+  const counter = (name: string, help: string, labelNames: string[], read: () => Sample[]) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      },
+    });
+  const gauge = (name: string, help: string, labelNames: string[], read: () => Sample[]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  const perPort = (pick: (s: PortStats) => number) => () => {
+    const out: Sample[] = [];
+    for (const b of daemon.bridges.values()) for (const s of b.bridge.stats()) out.push([{ bridge: b.name, port: s.name }, pick(s)]);
+    return out;
+  };
+  const ports = ["bridge", "port"];
+  counter("tapbridge_port_rx_packets_total", "Frames received on the port.", ports, perPort((s) => s.rxPackets));
+  counter("tapbridge_port_rx_bytes_total", "Bytes received on the port.", ports, perPort((s) => s.rxBytes));
+  counter("tapbridge_port_tx_packets_total", "Frames sent on the port.", ports, perPort((s) => s.txPackets));
+  counter("tapbridge_port_tx_bytes_total", "Bytes sent on the port.", ports, perPort((s) => s.txBytes));
+  counter("tapbridge_port_rx_dropped_total", "Frames lost on receive before any decision (ring overrun, larger than a slot).", ports, perPort((s) => s.rxDropped));
+  counter("tapbridge_port_tx_dropped_total", "Frames dropped because the port's egress queue was full.", ports, perPort((s) => s.txDropped));
+  counter("tapbridge_port_tx_errors_total", "Transmit errors other than a full queue.", ports, perPort((s) => s.txErrors));
+  counter("tapbridge_port_drops_total", "Frames received on the port and not delivered, by reason.", [...ports, "reason"], () => {
+    const out: Sample[] = [];
+    for (const b of daemon.bridges.values()) for (const s of b.bridge.stats()) for (const [reason, n] of Object.entries(s.drops)) out.push([{ bridge: b.name, port: s.name, reason }, n]);
+    return out;
+  });
+  gauge("tapbridge_port_state", "Port state, numbered as Linux BR_STATE_*: 0 disabled, 1 listening, 2 learning, 3 forwarding, 4 blocking.", ports, perPort((s) => PortState[s.state]));
+  gauge("tapbridge_port_fdb_entries", "FDB entries pointing at the port.", ports, () => {
+    const out: Sample[] = [];
+    for (const b of daemon.bridges.values()) for (const p of b.bridge.ports) out.push([{ bridge: b.name, port: p.label }, b.bridge.fdb.perPort[p.index] ?? 0]);
+    return out;
+  });
+  const perBridge = (read: (b: ManagedBridge) => number) => () => [...daemon.bridges.values()].map((b): Sample => [{ bridge: b.name }, read(b)]);
+  gauge("tapbridge_fdb_entries", "Entries in the forwarding database (learned and static).", ["bridge"], perBridge((b) => b.bridge.fdb.size));
+  counter("tapbridge_fdb_moves_total", "Stations that moved to another port (learned again elsewhere).", ["bridge"], perBridge((b) => b.bridge.fdb.moves));
+  counter("tapbridge_fdb_refused_total", "Learns refused because the table was full.", ["bridge"], perBridge((b) => b.bridge.fdb.learnRefused));
+  gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
+  counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
+  return registry;
+}
+
+/** Serve GET /metrics on HOST:PORT. */
+export async function serveMetrics(listen: string, registry: Registry, logger: Logger): Promise<Server> {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(listen.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TapbridgeError("EINVAL", `metrics listen ${listen}: the port must be 1 to 65535`);
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url !== "/metrics" && !req.url?.startsWith("/metrics?"))) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("tapbridge serves metrics at /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (error: Error) => {
+        logger.error("metrics scrape failed", { err: error });
+        res.writeHead(500).end(error.message);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new TapbridgeError(error.code ?? "EIO", `metrics cannot listen on ${listen}: ${error.code === "EADDRINUSE" ? "the address is in use" : error.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  logger.info("metrics listening", { listen });
+  return server;
+}

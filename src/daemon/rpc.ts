@@ -1,0 +1,249 @@
+/**
+ * The control protocol's methods: JSON-RPC 2.0, one request object per line
+ * (see control-socket.ts for the framing). A method is a name, a zod schema
+ * for its `params` (an object; unknown members are refused), and a handler
+ * that returns plain data. The names are the CLI's verbs, so a script can
+ * speak the protocol directly:
+ *
+ *   {"jsonrpc":"2.0","id":1,"method":"addif","params":{"bridge":"br0","port":"vif1.0"}}
+ *   {"jsonrpc":"2.0","id":1,"result":{"changes":["port vif1.0 added to br0"]}}
+ *
+ * Errors: -32700 not JSON, -32600 not a request (or too large), -32601
+ * unknown method, -32602 bad params (the sentence names the member), -32000
+ * the change was refused; `error.data.code` is tapbridge's stable code
+ * (ENOENT, EBUSY, ENOTSUP, ECONFIG, …). A refused change leaves the running
+ * state as it was.
+ */
+import { z } from "zod";
+import { parsePortSpec } from "../config/port-options.js";
+import { TapbridgeError } from "../errors.js";
+import { parseMac } from "../core/frame.js";
+import { DEFAULT_PARAMS, portEntryFromOptions, type BridgeParams } from "./config.js";
+import { notAvailable, type Daemon, type ManagedBridge } from "./daemon.js";
+import { fdbRows, linkRows, showBridge, showMacs, showStp } from "./views.js";
+
+export interface RpcContext {
+  daemon: Daemon;
+  /** Re-read the config file and apply the difference. */
+  reload(): Promise<string[]>;
+  /** The running configuration as YAML. */
+  save(bridge?: string): string;
+  status(): Record<string, unknown>;
+}
+
+interface Method<S extends z.ZodType> {
+  params: S;
+  help: string;
+  run(ctx: RpcContext, params: z.infer<S>): unknown;
+}
+
+const method = <S extends z.ZodType>(m: Method<S>) => m as unknown as Method<z.ZodType>;
+
+const name = z.string().min(1).max(64);
+const bridgeOnly = z.strictObject({ bridge: name });
+const seconds = (min: number, max: number) => z.strictObject({ bridge: name, seconds: z.number().min(min).max(max) });
+const onOff = z.strictObject({ bridge: name, port: name, on: z.boolean() });
+const PORT_STATES = ["disabled", "listening", "learning", "forwarding", "blocking"] as const;
+
+function changes(list: string[]) {
+  return { changes: list };
+}
+
+function setParam(ctx: RpcContext, bridge: string, change: Partial<BridgeParams>) {
+  return changes(ctx.daemon.setParams(bridge, change));
+}
+
+/** The bridge a port belongs to, by the port's label or name. */
+function ownerOfDev(ctx: RpcContext, dev: string): ManagedBridge {
+  for (const b of ctx.daemon.bridges.values()) {
+    if (b.ports.has(dev) || [...b.ports.values()].some((p) => p.entry.name === dev)) return b;
+  }
+  throw new TapbridgeError("ENOENT", `${dev} is not a port of any bridge`);
+}
+
+/** "vm1@ns:hairpin:learning=off" → label and option map; the table checks every option. */
+function splitSpec(spec: string): { label: string; options: Record<string, unknown> } {
+  const parsed = parsePortSpec(spec);
+  const options: Record<string, unknown> = {};
+  for (const text of spec.split(":").slice(1)) {
+    const eq = text.indexOf("=");
+    options[eq < 0 ? text : text.slice(0, eq)] = eq < 0 ? true : text.slice(eq + 1);
+  }
+  return { label: parsed.label, options };
+}
+
+export const METHODS: Record<string, Method<z.ZodType>> = {
+  show: method({
+    params: z.strictObject({ bridge: name.optional() }),
+    help: "bridges, their ids, STP and interfaces (brctl show)",
+    run: (ctx, p) => (p.bridge ? [showBridge(ctx.daemon.bridge(p.bridge))] : [...ctx.daemon.bridges.values()].map(showBridge)),
+  }),
+  showmacs: method({ params: bridgeOnly, help: "the MAC table (brctl showmacs)", run: (ctx, p) => showMacs(ctx.daemon.bridge(p.bridge)) }),
+  showstp: method({
+    params: bridgeOnly,
+    help: "spanning tree state of the bridge and its ports (brctl showstp)",
+    run: (ctx, p) => showStp(ctx.daemon.bridge(p.bridge), (port) => port.speedCost),
+  }),
+  stats: method({ params: bridgeOnly, help: "per-port counters and drops by reason", run: (ctx, p) => ctx.daemon.bridge(p.bridge).bridge.stats() }),
+  addbr: method({
+    params: bridgeOnly,
+    help: "create an empty bridge",
+    run: (ctx, p) => changes(ctx.daemon.addBridge({ name: checkBridgeName(p.bridge), params: { ...DEFAULT_PARAMS }, pathCost: {}, portPriority: {}, attachPatterns: [], ports: [] })),
+  }),
+  delbr: method({ params: bridgeOnly, help: "delete a bridge and its ports", run: (ctx, p) => changes(ctx.daemon.deleteBridge(p.bridge)) }),
+  addif: method({
+    params: z.strictObject({ bridge: name, port: z.string().min(1).max(4096), tap: z.boolean().optional(), persistent: z.boolean().optional() }),
+    help: "attach an interface (NAME[@NETNS][:OPT]...), or create a TAP with tap: true",
+    run: (ctx, p) => {
+      const { label, options } = splitSpec(p.port);
+      if (p.persistent && !p.tap) throw new TapbridgeError("EINVAL", "persistent applies to TAP ports (tap: true) only");
+      return changes(ctx.daemon.addPort(p.bridge, portEntryFromOptions(p.tap ? "tap" : "attach", label, options, p.persistent ?? false), "cli"));
+    },
+  }),
+  delif: method({ params: z.strictObject({ bridge: name, port: name }), help: "detach a port", run: (ctx, p) => changes(ctx.daemon.deletePort(p.bridge, p.port)) }),
+  setageing: method({ params: seconds(0, 1_000_000), help: "FDB ageing time in seconds", run: (ctx, p) => setParam(ctx, p.bridge, { ageingTime: p.seconds }) }),
+  stp: method({ params: z.strictObject({ bridge: name, on: z.boolean() }), help: "spanning tree on or off", run: (ctx, p) => setParam(ctx, p.bridge, { stp: p.on }) }),
+  setbridgeprio: method({
+    params: z.strictObject({ bridge: name, priority: z.number().int().min(0).max(65535) }),
+    help: "bridge priority",
+    run: (ctx, p) => setParam(ctx, p.bridge, { priority: p.priority }),
+  }),
+  setfd: method({ params: seconds(2, 30), help: "forward delay", run: (ctx, p) => setParam(ctx, p.bridge, { forwardDelay: p.seconds }) }),
+  sethello: method({ params: seconds(1, 10), help: "hello time", run: (ctx, p) => setParam(ctx, p.bridge, { helloTime: p.seconds }) }),
+  setmaxage: method({ params: seconds(6, 40), help: "max age", run: (ctx, p) => setParam(ctx, p.bridge, { maxAge: p.seconds }) }),
+  setpathcost: method({
+    params: z.strictObject({ bridge: name, port: name, cost: z.number().int().min(1).max(65535) }),
+    help: "STP path cost of a port",
+    run: (ctx, p) => changes(ctx.daemon.setPortStp(p.bridge, p.port, { pathCost: p.cost })),
+  }),
+  setportprio: method({
+    params: z.strictObject({ bridge: name, port: name, priority: z.number().int().min(0).max(63) }),
+    help: "STP priority of a port (0 to 63)",
+    run: (ctx, p) => changes(ctx.daemon.setPortStp(p.bridge, p.port, { priority: p.priority })),
+  }),
+  hairpin: method({ params: onOff, help: "hairpin (reflective relay) on a port", run: (ctx, p) => changes(ctx.daemon.setPortOptions(p.bridge, p.port, { hairpin: p.on })) }),
+  "fdb.show": method({
+    params: z.strictObject({ bridge: name.optional(), brport: name.optional(), vlan: z.number().int().min(0).max(4094).optional() }),
+    help: "forwarding entries (bridge fdb show)",
+    run: (ctx, p) => {
+      const bridges = p.bridge ? [ctx.daemon.bridge(p.bridge)] : p.brport ? [ownerOfDev(ctx, p.brport)] : [...ctx.daemon.bridges.values()];
+      const brport = p.brport ? ownerOfDev(ctx, p.brport).port(p.brport).entry.label : undefined;
+      return bridges.flatMap((b) => fdbRows(b, { ...(brport ? { brport } : {}), ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) }));
+    },
+  }),
+  "fdb.add": method({
+    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional(), sticky: z.boolean().optional() }),
+    help: "a static entry (bridge fdb add MAC dev PORT [vlan N] [sticky])",
+    run: (ctx, p) => {
+      const b = ownerOfDev(ctx, p.dev);
+      const port = b.port(p.dev);
+      b.bridge.addStaticEntry(p.mac, port.port, { vlan: p.vlan ?? 0, sticky: p.sticky ?? false });
+      return changes([`fdb ${p.mac} static on ${port.entry.label} of ${b.name}`]);
+    },
+  }),
+  "fdb.del": method({
+    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional() }),
+    help: "delete an entry (bridge fdb del MAC dev PORT [vlan N])",
+    run: (ctx, p) => {
+      const b = ownerOfDev(ctx, p.dev);
+      parseMac(p.mac);
+      if (!b.bridge.deleteEntry(p.mac, p.vlan ?? 0)) throw new TapbridgeError("ENOENT", `no FDB entry ${p.mac}${p.vlan ? ` vlan ${p.vlan}` : ""} on ${b.name}`);
+      return changes([`fdb ${p.mac} deleted from ${b.name}`]);
+    },
+  }),
+  "link.show": method({
+    params: z.strictObject({ dev: name.optional() }),
+    help: "bridge ports (bridge link show)",
+    run: async (ctx, p) => {
+      const bridges = p.dev ? [ownerOfDev(ctx, p.dev)] : [...ctx.daemon.bridges.values()];
+      return (await Promise.all(bridges.map((b) => linkRows(b, (port) => port.speedCost, p.dev)))).flat();
+    },
+  }),
+  "link.set": method({
+    params: z.strictObject({
+      dev: name,
+      learning: z.boolean().optional(),
+      flood: z.boolean().optional(),
+      mcast_flood: z.boolean().optional(),
+      bcast_flood: z.boolean().optional(),
+      hairpin: z.boolean().optional(),
+      isolated: z.boolean().optional(),
+      state: z.enum(PORT_STATES).optional(),
+      cost: z.number().int().min(1).max(65535).optional(),
+      priority: z.number().int().min(0).max(63).optional(),
+    }),
+    help: "port flags, state, cost, priority (bridge link set)",
+    run: (ctx, p) => {
+      const b = ownerOfDev(ctx, p.dev);
+      const label = b.port(p.dev).entry.label;
+      const options: Record<string, unknown> = {};
+      const names: [keyof typeof p, string][] = [["learning", "learning"], ["flood", "flood"], ["mcast_flood", "mcast-flood"], ["bcast_flood", "bcast-flood"], ["hairpin", "hairpin"], ["isolated", "isolated"]];
+      for (const [key, option] of names) if (p[key] !== undefined) options[option] = p[key];
+      const said: string[] = [];
+      if (Object.keys(options).length) said.push(...ctx.daemon.setPortOptions(b.name, label, options));
+      if (p.state !== undefined) {
+        if (b.config.params.stp) throw new TapbridgeError("EBUSY", `STP decides the state of ${label}: turn STP off to set it by hand`);
+        b.bridge.setPortSettings(label, { state: p.state });
+        said.push(`port ${label} of ${b.name}: state ${p.state}`);
+      }
+      if (p.cost !== undefined || p.priority !== undefined) said.push(...ctx.daemon.setPortStp(b.name, label, { ...(p.cost !== undefined ? { pathCost: p.cost } : {}), ...(p.priority !== undefined ? { priority: p.priority } : {}) }));
+      return changes(said);
+    },
+  }),
+  "vlan.show": method({
+    params: z.strictObject({ dev: name.optional() }),
+    help: "VLAN membership of ports (bridge vlan show); empty while bridges are VLAN-unaware",
+    run: () => [],
+  }),
+  "vlan.add": method({
+    params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094), pvid: z.boolean().optional(), untagged: z.boolean().optional() }),
+    help: "add a VLAN to a port",
+    run: () => {
+      throw notAvailable("VLAN filtering");
+    },
+  }),
+  "vlan.del": method({
+    params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094) }),
+    help: "remove a VLAN from a port",
+    run: () => {
+      throw notAvailable("VLAN filtering");
+    },
+  }),
+  save: method({ params: z.strictObject({ bridge: name.optional() }), help: "the running configuration as YAML", run: (ctx, p) => ({ yaml: ctx.save(p.bridge) }) }),
+  reload: method({ params: z.strictObject({}), help: "re-read the config file and apply the difference", run: async (ctx) => changes(await ctx.reload()) }),
+  status: method({ params: z.strictObject({}), help: "the daemon's pid, version, config file and bridges", run: (ctx) => ctx.status() }),
+  methods: method({ params: z.strictObject({}), help: "this list", run: () => Object.fromEntries(Object.entries(METHODS).map(([k, m]) => [k, m.help])) }),
+};
+
+function checkBridgeName(n: string): string {
+  if (!/^[^\s/:@]{1,15}$/.test(n)) throw new TapbridgeError("EINVAL", `"${n}" is not a valid bridge name: use 1 to 15 characters without spaces, '/', ':' or '@'`);
+  return n;
+}
+
+export const RpcError = {
+  parse: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  refused: -32000,
+} as const;
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data?: { code?: string };
+}
+
+/** Describe the first problem of bad params as a sentence naming the member. */
+export function describeParams(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const at = issue.path.length ? `params.${issue.path.join(".")}` : "params";
+      if (issue.code === "unrecognized_keys") return `${at}: unknown member${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      if (issue.code === "invalid_type") return `${at}: expected ${issue.expected}${issue.path.length ? "" : " (an object)"}`;
+      if (issue.code === "too_big") return `${at}: must be at most ${issue.maximum}`;
+      if (issue.code === "too_small") return `${at}: must be at least ${issue.minimum}`;
+      return `${at}: ${issue.message}`;
+    })
+    .join("; ");
+}

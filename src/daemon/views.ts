@@ -1,0 +1,270 @@
+/**
+ * What the read verbs show, as plain data (the control socket's replies):
+ * `show`, `showmacs`, `showstp`, `fdb show`, `link show`, `vlan show`. The
+ * CLI lays these out as brctl and iproute2's `bridge` do; `-j` prints the
+ * `bridge -j` shapes, which these objects already have.
+ *
+ * Numbering and identifiers follow the Linux bridge: port numbers are the
+ * bridge's port index + 1; the bridge id is the priority and the lowest
+ * port MAC; a port id is (port priority << 10) | port number; the default
+ * path cost comes from the link speed (Linux port_cost()).
+ */
+import { readFile } from "node:fs/promises";
+import { exec } from "./exec.js";
+import type { ManagedBridge, ManagedPort } from "./daemon.js";
+
+export interface ShowBridge {
+  name: string;
+  id: string;
+  stp: boolean;
+  interfaces: string[];
+}
+
+export interface MacRow {
+  port_no: number;
+  mac: string;
+  is_local: boolean;
+  ageing_timer: number;
+}
+
+/** `bridge -j fdb show` keys. */
+export interface FdbRow {
+  mac: string;
+  ifname: string;
+  vlan?: number;
+  flags: string[];
+  master: string;
+  state: string;
+}
+
+export interface StpBridgeView {
+  name: string;
+  bridge_id: string;
+  designated_root: string;
+  root_port: number;
+  path_cost: number;
+  max_age: number;
+  bridge_max_age: number;
+  hello_time: number;
+  bridge_hello_time: number;
+  forward_delay: number;
+  bridge_forward_delay: number;
+  ageing_time: number;
+  hello_timer: number;
+  tcn_timer: number;
+  topology_change_timer: number;
+  gc_timer: number;
+  flags: string[];
+  ports: StpPortView[];
+}
+
+export interface StpPortView {
+  name: string;
+  port_no: number;
+  port_id: string;
+  state: string;
+  designated_root: string;
+  path_cost: number;
+  designated_bridge: string;
+  message_age_timer: number;
+  designated_port: string;
+  forward_delay_timer: number;
+  designated_cost: number;
+  hold_timer: number;
+  flags: string[];
+  /** Printed by brctl as " hairpin mode 1" under the port. */
+  hairpin: boolean;
+}
+
+/** `bridge -j link show` keys (plus the -d details). */
+export interface LinkRow {
+  ifindex: number;
+  link?: string;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  master: string;
+  state: string;
+  priority: number;
+  cost: number;
+  hairpin: boolean;
+  learning: boolean;
+  flood: boolean;
+  mcast_flood: boolean;
+  bcast_flood: boolean;
+  isolated: boolean;
+}
+
+export const DEFAULT_PORT_PRIORITY = 32;
+
+export function bridgeId(managed: ManagedBridge): string {
+  const macs = managed.bridge.ports.map((p) => p.mac).filter((m): m is string => m !== undefined).sort();
+  const mac = (macs[0] ?? "00:00:00:00:00:00").replace(/:/g, "");
+  return `${managed.config.params.priority.toString(16).padStart(4, "0")}.${mac}`;
+}
+
+export function showBridge(managed: ManagedBridge): ShowBridge {
+  return {
+    name: managed.name,
+    id: bridgeId(managed),
+    stp: managed.config.params.stp,
+    interfaces: [...managed.ports.keys()].sort(byteOrder),
+  };
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function portNumber(p: ManagedPort): number {
+  return p.port.index + 1;
+}
+
+export function showMacs(managed: ManagedBridge): MacRow[] {
+  const numbers = new Map([...managed.ports.values()].map((p) => [p.port.label, portNumber(p)]));
+  return managed.bridge
+    .fdbEntries()
+    .map((e) => ({ port_no: numbers.get(e.port) ?? 0, mac: e.mac, is_local: false, ageing_timer: e.static ? 0 : e.ageing }))
+    .sort((a, b) => byteOrder(a.mac, b.mac) || a.port_no - b.port_no);
+}
+
+export function fdbRows(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): FdbRow[] {
+  return managed.bridge
+    .fdbEntries()
+    .filter((e) => (filter.brport === undefined || e.port === filter.brport) && (filter.vlan === undefined || e.vlan === filter.vlan))
+    .map((e) => ({
+      mac: e.mac,
+      ifname: e.port,
+      ...(e.vlan ? { vlan: e.vlan } : {}),
+      flags: e.sticky ? ["sticky"] : [],
+      master: managed.name,
+      state: e.static ? "static" : "",
+    }));
+}
+
+export function portPriority(managed: ManagedBridge, p: ManagedPort): number {
+  return managed.config.portPriority[p.entry.label] ?? DEFAULT_PORT_PRIORITY;
+}
+
+export function pathCost(managed: ManagedBridge, p: ManagedPort, speedCost: number | undefined): number {
+  return managed.config.pathCost[p.entry.label] ?? speedCost ?? 100;
+}
+
+function portId(priority: number, no: number): string {
+  return ((priority << 10) | no).toString(16).padStart(4, "0");
+}
+
+/** `brctl showstp`: with STP off (all this build has), every port is designated and the bridge is its own root. */
+export function showStp(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined): StpBridgeView {
+  const id = bridgeId(managed);
+  const params = managed.config.params;
+  const ports = [...managed.ports.values()].sort((a, b) => portNumber(a) - portNumber(b));
+  return {
+    name: managed.name,
+    bridge_id: id,
+    designated_root: id,
+    root_port: 0,
+    path_cost: 0,
+    max_age: params.maxAge,
+    bridge_max_age: params.maxAge,
+    hello_time: params.helloTime,
+    bridge_hello_time: params.helloTime,
+    forward_delay: params.forwardDelay,
+    bridge_forward_delay: params.forwardDelay,
+    ageing_time: params.ageingTime,
+    hello_timer: 0,
+    tcn_timer: 0,
+    topology_change_timer: 0,
+    gc_timer: 0,
+    flags: [],
+    ports: ports.map((p) => {
+      const pid = portId(portPriority(managed, p), portNumber(p));
+      const settings = managed.bridge.portSettings(p.port);
+      return {
+        name: p.entry.label,
+        port_no: portNumber(p),
+        port_id: pid,
+        state: settings.state,
+        designated_root: id,
+        path_cost: pathCost(managed, p, speedCost(p)),
+        designated_bridge: id,
+        message_age_timer: 0,
+        designated_port: pid,
+        forward_delay_timer: 0,
+        designated_cost: 0,
+        hold_timer: 0,
+        flags: [],
+        hairpin: settings.hairpin,
+      };
+    }),
+  };
+}
+
+/** Linux port_cost(): the default STP path cost of a link of this speed (Mbit/s). */
+export function costOfSpeed(speed: number | undefined): number {
+  if (speed === undefined || speed <= 0) return 100;
+  if (speed > 10_000) return 1;
+  const table: Record<number, number> = { 10_000: 2, 5_000: 3, 2_500: 4, 1_000: 4, 100: 19, 10: 100 };
+  return table[speed] ?? 100;
+}
+
+/** The link speed of an interface (Mbit/s), read in its namespace; undefined when it has none. */
+export async function linkSpeed(name: string, netns: string | undefined): Promise<number | undefined> {
+  try {
+    const text = netns
+      ? (await exec(["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/speed`])).stdout
+      : await readFile(`/sys/class/net/${name}/speed`, "utf8");
+    const n = Number(text.trim());
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  link?: string;
+  flags: string[];
+  mtu: number;
+}
+
+/** `ip -j link show` of every namespace the bridge's ports live in, by port label. */
+async function ipLinks(managed: ManagedBridge): Promise<Map<string, IpLink>> {
+  const byLabel = new Map<string, IpLink>();
+  const namespaces = new Set([...managed.ports.values()].map((p) => p.entry.netns));
+  for (const ns of namespaces) {
+    const r = await exec(["ip", "-j", ...(ns ? ["-n", ns] : []), "link", "show"]);
+    if (r.code !== 0) continue;
+    for (const link of JSON.parse(r.stdout) as IpLink[]) byLabel.set(ns ? `${link.ifname}@${ns}` : link.ifname, link);
+  }
+  return byLabel;
+}
+
+export async function linkRows(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined, dev?: string): Promise<LinkRow[]> {
+  const links = await ipLinks(managed);
+  const rows: LinkRow[] = [];
+  const ports = [...managed.ports.values()].filter((p) => dev === undefined || p.entry.label === dev || p.entry.name === dev);
+  for (const p of ports.sort((a, b) => (a.port.ifindex ?? 0) - (b.port.ifindex ?? 0))) {
+    const link = links.get(p.entry.label);
+    const s = managed.bridge.portSettings(p.port);
+    rows.push({
+      ifindex: link?.ifindex ?? p.port.ifindex ?? 0,
+      ...(link?.link ? { link: link.link } : {}),
+      ifname: p.entry.label,
+      flags: link?.flags ?? [],
+      mtu: link?.mtu ?? p.port.mtu,
+      master: managed.name,
+      state: s.state,
+      priority: portPriority(managed, p),
+      cost: pathCost(managed, p, speedCost(p)),
+      hairpin: s.hairpin,
+      learning: s.learning,
+      flood: s.flood,
+      mcast_flood: s.mcastFlood,
+      bcast_flood: s.bcastFlood,
+      isolated: s.isolated,
+    });
+  }
+  return rows;
+}
