@@ -11,7 +11,9 @@
             "native/packet.cc",
             "native/netns.cc",
             "native/gso.cc",
-            "native/peercred.cc"
+            "native/peercred.cc",
+            "native/rtnl.cc",
+            "native/link-watcher.cc"
           ]
         }]
       ],

@@ -4,6 +4,7 @@
 
 #include "dataplane.h"
 #include "peercred.h"
+#include "link-watcher.h"
 #include "port.h"
 
 namespace {
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace tapbridge;
   exports.Set("Dataplane", Dataplane::Init(env));
   exports.Set("peerCredentials", PeerCredentialsFunction(env));
+  exports.Set("LinkWatcher", LinkWatcher::Init(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("VNET_AREA", kVnetArea);
   c.Set("HEADROOM", kHeadroom);
@@ -21,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("PORT_STAT_COUNT", kPortStatCount);
   c.Set("DP_STAT_COUNT", kDpStatCount);
   c.Set("DP_STAT_CALLBACK_ERRORS", static_cast<uint32_t>(kCallbackErrors));
+  c.Set("DP_STAT_POLL_ERRORS", static_cast<uint32_t>(kPollErrors));
   c.Set("MAX_BATCH_SIZE", kMaxBatch);
   c.Set("MIN_SLOT_SIZE", kMinSlotSize);
   c.Set("MAX_ROUNDS_PER_WAKEUP", 8u);

@@ -111,8 +111,64 @@ export interface NativeDataplane extends BatchMemory {
   unref(): void;
 }
 
+/**
+ * What the addon tells TypeScript about a port outside of batches:
+ * "rx-error" — the fd reported an error (e.g. ENETDOWN when the device went
+ * down); it was read and cleared, and polling restarted. "rx-stopped" — the
+ * port's receive side ended for good (EBADFD: its TAP device was deleted);
+ * the port should be closed.
+ */
+export type NativePortEventType = "rx-error" | "rx-stopped";
+export type NativePortEventHandler = (index: number, type: NativePortEventType, code: string | undefined) => void;
+
+/** One message from the rtnetlink link watcher (see io/link-monitor.ts). */
+export interface NativeLinkEvent {
+  /** The socket (one per watched namespace) it came from. */
+  socket: number;
+  type: "new" | "del" | "dump-done" | "overrun" | "error";
+  /** new/del: part of a dump's answer rather than a notification. */
+  dump: boolean;
+  ifindex: number;
+  name: string;
+  /** ifi_flags (IFF_UP, IFF_LOWER_UP, IFF_LOOPBACK, …). */
+  flags: number;
+  /** IF_OPER_* (0 unknown … 6 up). */
+  operstate: number;
+  /** ARPHRD_* (1: Ethernet). */
+  linkType: number;
+  mtu: number;
+  /** ifindex of the master device, 0 when none. */
+  master: number;
+  /** IFLA_INFO_KIND ("veth", "tun", "bridge", …), "" when none. */
+  kind: string;
+  mac?: string;
+  /** error: errno name and sentence. */
+  code?: string;
+  message?: string;
+}
+
+export interface NativeLinkWatcher {
+  /** Open a NETLINK_ROUTE socket (subscribed to link changes) in a namespace and ask for a dump; returns its id. */
+  open(netnsPath?: string): number;
+  closeSocket(id: number): void;
+  /** Ask for a fresh dump. */
+  resync(id: number): void;
+  /** The device's state now (a synchronous RTM_GETLINK in that namespace), undefined when it does not exist. */
+  query(netnsPath: string | undefined, ifindex: number): NativeLinkEvent | undefined;
+  /** Close every socket. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
 export interface NativeBinding {
-  Dataplane: new (options: NativeDataplaneOptions, onBatch: (count: number) => void) => NativeDataplane;
+  Dataplane: new (
+    options: NativeDataplaneOptions,
+    onBatch: (count: number) => void,
+    onPortEvent?: NativePortEventHandler,
+  ) => NativeDataplane;
+  /** The rtnetlink link watcher (absent from addons built before it existed). */
+  LinkWatcher?: new (onEvents: (events: NativeLinkEvent[]) => void) => NativeLinkWatcher;
   /** Compiled-in constants, checked against the ones below at load. */
   constants: Record<string, number>;
   /** SO_PEERCRED + SO_PEERGROUPS of a connected Unix socket's fd (the daemon's control socket). */
@@ -166,5 +222,9 @@ export const DataplaneStat = {
   txNanos: 4,
   /** Poll wake-ups. */
   wakeups: 5,
+  /** Exceptions thrown by onBatch (or onPortEvent), caught and counted by the addon. */
+  callbackErrors: 6,
+  /** Error statuses on a port's fd (EPOLLERR), each answered by reading SO_ERROR and restarting the poll. */
+  pollErrors: 7,
 } as const;
 export const DP_STAT_COUNT = 8;
