@@ -9,7 +9,11 @@
 // socket takes no virtio-net header). Nothing on the frame path allocates.
 #include "dataplane.h"
 
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +28,9 @@ namespace tapbridge {
 namespace {
 
 constexpr uint32_t kMaxRounds = 8;
+// Poll errors in a row, with nothing received between them, after which a
+// port's receive side is given up (and reported) rather than spun on.
+constexpr uint32_t kMaxPollErrorRun = 64;
 constexpr uint32_t kTxQueueCap = 1024;
 constexpr size_t kScratchSize = 2u << 20;
 constexpr size_t kMaxSlab = 1u << 30;
@@ -125,7 +132,12 @@ bool CheckIfname(Napi::Env env, const std::string& name, const char* where) {
 void PollCallback(uv_poll_t* handle, int status, int events) {
   Port* port = static_cast<Port*>(handle->data);
   if (!port || !port->open) return;
-  if (status < 0) return;  // e.g. EBADF after the device vanished: closePort cleans up
+  if (status < 0) {
+    // EPOLLERR: libuv has stopped the handle and says UV_EBADF whatever the cause.
+    port->dp->OnPollError(port);
+    return;
+  }
+  port->pollErrorRun = 0;
   port->dp->OnReadable(port);
 }
 
@@ -196,6 +208,7 @@ Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplan
   portStatsRef_ = Napi::Persistent(Napi::Object(env, ps));
   dpStatsRef_ = Napi::Persistent(Napi::Object(env, ds));
   onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+  if (info.Length() > 2 && info[2].IsFunction()) onPortEvent_ = Napi::Persistent(info[2].As<Napi::Function>());
   asyncContext_.reset(new Napi::AsyncContext(env, "tapbridge:batch"));
 
   txMsgs_.reset(new struct mmsghdr[kTxQueueCap]());
@@ -420,6 +433,56 @@ Napi::Value Dataplane::UnrefMethod(const Napi::CallbackInfo& info) {
   for (Port* p : ports_)
     if (p) uv_unref(reinterpret_cast<uv_handle_t*>(&p->poll));
   return info.Env().Undefined();
+}
+
+// The fd reported an error (EPOLLERR). An AF_PACKET socket carries the
+// reason in SO_ERROR (ENETDOWN when its device went down; reading it clears
+// it) and keeps working once the device is back, so polling restarts. A TAP
+// fd whose device was deleted stays in error (TUNGETIFF says EBADFD): its
+// receive side ends. Either way TypeScript hears of it through onPortEvent.
+void Dataplane::OnPollError(Port* port) {
+  dpStats_[kPollErrors] += 1;
+  int err = 0;
+  bool gone = false;
+  if (port->kind == PortKind::kPacket) {
+    socklen_t len = sizeof(err);
+    if (getsockopt(port->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  } else {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(port->fd, TUNGETIFF, &ifr) < 0) {
+      err = errno;
+      gone = err == EBADFD;
+    }
+  }
+  if (!gone && ++port->pollErrorRun > kMaxPollErrorRun) gone = true;
+  if (gone) {
+    port->rxStopped = true;
+    ReportPortEvent(port->index, "rx-stopped", err ? err : EBADF);
+    return;
+  }
+  int rc = uv_poll_start(&port->poll, UV_READABLE, PollCallback);
+  if (rc != 0) {
+    port->rxStopped = true;
+    ReportPortEvent(port->index, "rx-stopped", -rc);
+    return;
+  }
+  ReportPortEvent(port->index, "rx-error", err);
+}
+
+void Dataplane::ReportPortEvent(uint32_t index, const char* type, int err) {
+  if (onPortEvent_.IsEmpty()) return;
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  const char* code = err ? strerrorname_np(err) : nullptr;
+  napi_value argv[3] = {Napi::Number::New(env, index), Napi::String::New(env, type),
+                        code ? Napi::String::New(env, code) : env.Undefined()};
+  onPortEvent_.MakeCallback(Value(), 3, argv, *asyncContext_);
+  if (env.IsExceptionPending()) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    dpStats_[kCallbackErrors] += 1;
+  }
 }
 
 void Dataplane::OnReadable(Port* port) {

@@ -20,6 +20,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   ~Dataplane() override;
 
   void OnReadable(Port* port);
+  void OnPollError(Port* port);
 
  private:
   Napi::Value OpenTap(const Napi::CallbackInfo& info);
@@ -44,6 +45,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   void ClosePortInternal(uint32_t index, bool removePersistent);
   void CloseAll();
   void TransmitTo(Port* port, uint32_t count);
+  // onPortEvent(index, type, code): "rx-error" (polling restarted) or "rx-stopped".
+  void ReportPortEvent(uint32_t index, const char* type, int err);
   static void CleanupHook(void* arg);
 
   uv_loop_t* loop_ = nullptr;
@@ -66,6 +69,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Reference<Napi::ArrayBuffer> slabRef_;
   Napi::ObjectReference rxPortRef_, frameOffsetRef_, frameLengthRef_, egressRef_, portStatsRef_, dpStatsRef_;
   Napi::FunctionReference onBatch_;
+  Napi::FunctionReference onPortEvent_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
 
   Port* ports_[kMaxPorts] = {};

@@ -110,6 +110,7 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   port->kind = PortKind::kPacket;
   port->vnet = o.vnet;
   port->ifname = o.ifname;
+  port->netnsPath = o.netnsPath;
   port->ifindex = ifindex;
   port->mtu = info->mtu;
   port->ring.map = static_cast<uint8_t*>(map);

@@ -48,6 +48,7 @@ enum DpStat : uint32_t {
   kTxNanos = 4,
   kWakeups = 5,
   kCallbackErrors = 6,
+  kPollErrors = 7,
 };
 
 // A failed system call, described without any N-API types.
@@ -87,6 +88,9 @@ struct Port {
   bool vnet = true;
   bool persistent = false;  // TAP: TUNSETPERSIST is (or was already) on
   bool open = false;
+  bool rxStopped = false;      // polling ended for good (the device is gone)
+  uint32_t pollErrorRun = 0;   // poll errors in a row with nothing received between them
+  std::string netnsPath;       // where the device lives ("" = our own namespace)
   std::string ifname;
   int ifindex = 0;
   uint32_t mtu = 0;

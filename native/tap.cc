@@ -63,6 +63,7 @@ bool TapOpen(const TapOptions& o, Port* port, OpenedInfo* info, SysError* e) {
   port->vnet = true;
   port->persistent = o.persist || existed;
   port->ifname = info->ifname;
+  port->netnsPath = o.netnsPath;
   port->ifindex = info->ifindex;
   port->fd = fd.release();
   return true;

@@ -397,6 +397,41 @@ describe("native addon", () => {
     f.dp.closePort(2, true); // idempotent
   });
 
+  it("restarts polling after an error on the fd and says so; ends a deleted TAP's receive side", async () => {
+    const br = addNs();
+    const ns1 = addNs();
+    const ns2 = addNs();
+    const v1 = vethPair(br, ns1, "10.84.0.1/24");
+    const v2 = vethPair(br, ns2, "10.84.0.2/24");
+    const events: string[] = [];
+    const dp = new native.Dataplane({ batchSize: 64, slotSize: VNET_AREA + HEADROOM + 65550 }, (n) => {
+      const { rxPort, egress } = dp;
+      egress.fill(0, 0, n * EGRESS_WORDS);
+      for (let i = 0; i < n; i++) egress[i * EGRESS_WORDS] = rxPort[i] === 0 ? 2 : rxPort[i] === 1 ? 1 : 0;
+      dp.transmit(n);
+    }, (index, type, code) => events.push(`${index} ${type} ${code}`));
+    dataplanes.push(dp);
+    dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
+    dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+    expect((await inNs(ns1, "ping", ["-c", "1", "-W", "2", "10.84.0.2"])).code).toBe(0);
+    ip("-n", br, "link", "set", v1.host, "down");
+    await sleep(200);
+    ip("-n", br, "link", "set", v1.host, "up");
+    let answered = false;
+    for (let i = 0; i < 20 && !answered; i++) answered = (await inNs(ns1, "ping", ["-c", "1", "-W", "1", "10.84.0.2"])).code === 0;
+    expect(answered).toBe(true);
+    expect(events).toContain("0 rx-error ENETDOWN");
+    expect(dp.dpStats[7]).toBeGreaterThanOrEqual(1); // pollErrors
+
+    const tap = uniq("ttd");
+    dp.openTap(2, { name: tap, netnsPath: nsPath(ns2) });
+    ip("-n", ns2, "link", "del", tap);
+    for (let i = 0; i < 50 && !events.some((e) => e.startsWith("2 ")); i++) await sleep(20);
+    expect(events).toContain("2 rx-stopped EBADFD");
+    dp.closePort(2);
+    dp.close();
+  });
+
   it("counts an exception thrown by onBatch and keeps running", async () => {
     const nsA = addNs();
     const nsB = addNs();
