@@ -24,9 +24,24 @@ export interface PortLinkEvent extends PortEvent {
   flushed?: number;
 }
 
+export interface PortErrorEvent extends PortEvent {
+  /** errno name, e.g. "ENETDOWN". */
+  code: string;
+  /** "restarted": receive goes on; "closed": the port was closed. */
+  action: "restarted" | "closed";
+}
+
 export interface BridgeEventMap {
   "port-added": [PortAddedEvent];
+  /**
+   * Why: "removed" (removePort), "closed" (Bridge.close), "deleted" (its
+   * device was deleted), "netns-deleted" (its namespace was), "rx-stopped".
+   */
   "port-removed": [PortEvent & { reason: string }];
+  /** An attached interface whose device was deleted is back (a "port-added" precedes this). */
+  "port-reattached": [PortAddedEvent];
+  /** The addon reported an error on the port's fd. */
+  "port-error": [PortErrorEvent];
   /** The port's link went down: it left forwarding and its learned entries were flushed. */
   "port-down": [PortLinkEvent];
   /** The port's link came back: it returns to its configured state (through STP when STP runs). */

@@ -23,8 +23,10 @@ import { TapbridgeError } from "./errors.js";
 import { Fdb, NO_PORT } from "./core/fdb.js";
 import { Decider, type BpduHandler } from "./core/forward.js";
 import { formatMac, parseMac } from "./core/frame.js";
-import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_HDR_LEN, type NativeBinding, type NativeDataplane } from "./io/native-binding.js";
+import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_HDR_LEN, type NativeBinding, type NativeDataplane, type NativePortEventType } from "./io/native-binding.js";
 import { loadNative } from "./io/native.js";
+import { LinkFollower } from "./io/link-follower.js";
+import { LinkMonitor } from "./io/link-monitor.js";
 import { NativePort } from "./io/native-port.js";
 import { silentLogger, type Logger } from "./log.js";
 import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
@@ -57,6 +59,14 @@ export interface BridgeOptions {
   logger?: Logger;
   /** The addon; injected by tests that swap it. */
   native?: NativeBinding | (() => NativeBinding);
+  /**
+   * Native ports follow their devices (link down/up, deleted, namespace
+   * deleted) through the process's rtnetlink LinkMonitor (default true); a
+   * monitor may be given, false turns following off.
+   */
+  followLinks?: boolean | LinkMonitor;
+  /** Re-attach an attached interface whose device was deleted when it returns (default true; port setting `reattach` overrides). */
+  reattach?: boolean;
 }
 
 export interface FdbRecord {
@@ -137,6 +147,11 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private closed = false;
   private referenced = true;
   private readonly sweepTimer: Timer;
+  private followLinks: boolean | LinkMonitor;
+  private readonly reattach: boolean;
+  private links: LinkFollower | undefined;
+  /** Per port: the settings it was added with, as changed since (what a re-attach applies). */
+  private readonly configs: (PortSettings | undefined)[] = new Array(MAX_PORTS);
   /** Per port: 1 while its link is down (the port is then disabled whatever its configured state). */
   private readonly linkDown = new Uint8Array(MAX_PORTS);
   /** Per port: the state it takes while its link is up (settings, or STP's decision). */
@@ -158,6 +173,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       throw new TapbridgeError("EINVAL", `batch size ${options.batchSize} is out of range: use 1 to 1024`);
     }
     this.nativeSource = options.native ?? loadNative;
+    this.followLinks = options.followLinks ?? true;
+    this.reattach = options.reattach ?? true;
     this.fdb = new Fdb({ ageingMs: ageingToMs(options.ageingTime ?? 300), maxEntries: options.maxFdbEntries ?? 131_072 });
     this.decider = new Decider(this.fdb, this.portTable, this.counters, {
       stpEnabled: false,
@@ -194,35 +211,61 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portTable.state[index] = PortState.forwarding;
     this.configuredState[index] = PortState.forwarding;
     this.linkDown[index] = 0;
-    this.applySettings(port, settings);
+    this.configs[index] = {};
+    try {
+      this.applySettings(port, settings);
+    } catch (error) {
+      // All or nothing: a port whose settings are refused is not left half-attached.
+      this.detach(port);
+      throw error;
+    }
+    if (port instanceof NativePort) this.linkFollower()?.track(port);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
     this.emit("port-added", { port: port.label, index, kind: port.kind });
     if (startsDown) this.setPortLink(port, false, "carrier");
     return port;
   }
 
-  /** Detach a port: its learned entries go, a TAP the bridge created is removed unless persistent. */
-  removePort(portOrName: Port | string, reason = "removed"): void {
+  /**
+   * Detach a port: its learned entries go, a TAP the bridge created is
+   * removed unless persistent. Returns the port's final counters, read after
+   * its fd was closed.
+   */
+  removePort(portOrName: Port | string, reason = "removed"): PortStats {
     const port = this.resolvePort(portOrName);
+    const index = port.index;
+    if (port instanceof NativePort) this.links?.untrack(port);
+    this.detach(port);
+    const final = this.portStatsAt(port, index);
+    this.log.info("port removed", { port: port.label, reason });
+    this.emit("port-removed", { port: port.label, index, reason });
+    return final;
+  }
+
+  private detach(port: Port): void {
     const index = port.index;
     this.portTable.flags[index] = 0;
     this.portTable.state[index] = PortState.disabled;
     this.portTable.recompute();
     this.fdb.flushPort(index, true);
     this.portsByIndex[index] = undefined;
+    this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp);
     if (port instanceof MemoryPort) {
       port.sink = undefined;
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
     }
     port.index = -1;
-    this.log.info("port removed", { port: port.label, reason });
-    this.emit("port-removed", { port: port.label, index, reason });
   }
 
   /** Change per-port settings (`bridge link set` flags, state). */
   setPortSettings(portOrName: Port | string, settings: PortSettings): void {
     this.applySettings(this.resolvePort(portOrName), settings);
+  }
+
+  /** The settings the port was added with, as changed since (what re-attaching it applies). */
+  portConfig(portOrName: Port | string): PortSettings {
+    return { ...this.configs[this.resolvePort(portOrName).index] };
   }
 
   private applySettings(port: Port, s: PortSettings): void {
@@ -255,6 +298,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       if (v !== undefined) this.decider.storm.setLimit(i, kind, v, this.clock());
     }
     this.portTable.recompute();
+    this.configs[i] = { ...this.configs[i], ...definedOnly(s) };
   }
 
   // ── link state ──────────────────────────────────────────────────────
@@ -323,6 +367,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       stormBroadcast: this.decider.storm.limit(i, FloodKind.broadcast),
       stormMulticast: this.decider.storm.limit(i, FloodKind.multicast),
       stormUnknownUnicast: this.decider.storm.limit(i, FloodKind.unknownUnicast),
+      reattach: this.configs[i]?.reattach ?? this.reattach,
     };
   }
 
@@ -381,17 +426,22 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   portStats(portOrName: Port | string): PortStats {
     const port = this.resolvePort(portOrName);
-    const i = port.index;
+    return this.portStatsAt(port, port.index);
+  }
+
+  /** Counters of the port that has (or last had) index i. */
+  private portStatsAt(port: Port, i: number): PortStats {
     const c = this.counters;
     const drops: Record<string, number> = {};
     const d = c.dropsOf(i);
     for (let r = 0; r < DROP_REASON_COUNT; r++) if (d[r] && DROP_REASON_NAMES[r]) drops[DROP_REASON_NAMES[r]!] = d[r]!;
     const n = port instanceof NativePort && this.dp ? this.dp.portStats.subarray(i * PORT_STAT_COUNT, (i + 1) * PORT_STAT_COUNT) : undefined;
+    const present = this.portsByIndex[i] === port;
     return {
       name: port.label,
       kind: port.kind,
       index: i,
-      state: PORT_STATE_NAMES[this.portTable.state[i]!]!,
+      state: present ? PORT_STATE_NAMES[this.portTable.state[i]!]! : "disabled",
       rxPackets: c.rxPackets[i]!,
       rxBytes: c.rxBytes[i]!,
       txPackets: n ? n[PortStat.txPackets]! : c.txPackets[i]!,
@@ -428,12 +478,30 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private dataplane(): NativeDataplane {
     if (this.dp) return this.dp;
     const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
-    const dp = new binding.Dataplane({ batchSize: this.batchSize, slotSize: SLOT_SIZE }, this.onNativeBatch);
+    const dp = new binding.Dataplane({ batchSize: this.batchSize, slotSize: SLOT_SIZE }, this.onNativeBatch, this.onNativePortEvent);
     if (!this.referenced) dp.unref();
     this.dp = dp;
     this.batch = batchFromNative(dp, this.batchSize, SLOT_SIZE);
     return dp;
   }
+
+  private linkFollower(): LinkFollower | undefined {
+    if (this.links || this.followLinks === false) return this.links;
+    try {
+      const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
+      const monitor = this.followLinks === true ? LinkMonitor.shared(binding) : this.followLinks;
+      this.links = new LinkFollower(this, monitor, this.log, this.reattach);
+    } catch (error) {
+      this.log.warn("ports will not follow their links: no link monitor", { err: error });
+      this.followLinks = false;
+    }
+    return this.links;
+  }
+
+  private readonly onNativePortEvent = (index: number, type: NativePortEventType, code: string | undefined): void => {
+    const port = this.portsByIndex[index];
+    if (port instanceof NativePort) this.links?.onPortEvent(port, type, code);
+  };
 
   private readonly onNativeBatch = (count: number): void => {
     if (this.busy) {
@@ -600,12 +668,19 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return this.closed;
   }
 
-  /** Close every port (removing the TAPs it created unless persistent). Idempotent. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Close every port (removing the TAPs it created unless persistent).
+   * Returns the ports' final counters, read after their fds were closed
+   * (empty when already closed). Idempotent.
+   */
+  close(): PortStats[] {
+    if (this.closed) return [];
+    this.links?.close();
+    this.links = undefined;
+    const final: PortStats[] = [];
     for (const port of this.ports) {
       try {
-        this.removePort(port);
+        final.push(this.removePort(port, "closed"));
       } catch (error) {
         this.log.warn("closing port failed", { port: port.label, err: error });
       }
@@ -615,11 +690,18 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.queueHead = 0;
     this.dp?.close();
     this.closed = true;
+    return final;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new TapbridgeError("ECLOSED", `bridge ${this.name} is closed`);
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }
 
 function ageingToMs(seconds: number): number {

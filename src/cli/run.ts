@@ -64,8 +64,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
       process.off("SIGUSR1", onUsr1);
-      const finalStats = bridge.stats();
-      bridge.close();
+      // The final figures are read after the ports closed, so nothing counted while closing is lost.
+      const finalStats = bridge.close();
       log.info("bridge stopped", { ports: finalStats });
       resolve(0);
     };

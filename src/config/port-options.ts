@@ -34,6 +34,8 @@ export interface PortConfig {
   stormMulticast?: number;
   /** `storm-unknown-unicast=PPS`. */
   stormUnknownUnicast?: number;
+  /** `reattach=on|off`: attached interfaces come back when a deleted device of that name returns. */
+  reattach?: boolean;
 }
 
 export type PortOptionValue =
@@ -92,6 +94,7 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   integerOption("storm-broadcast", "stormBroadcast", 0, STORM_MAX_RATE, "storm control: broadcast frames/s this port may flood (default 0: no limit)"),
   integerOption("storm-multicast", "stormMulticast", 0, STORM_MAX_RATE, "storm control: multicast frames/s this port may flood (default 0: no limit)"),
   integerOption("storm-unknown-unicast", "stormUnknownUnicast", 0, STORM_MAX_RATE, "storm control: unknown-unicast frames/s this port may flood (default 0: no limit)"),
+  switchOption("reattach", "reattach", "--attach: re-attach when a deleted interface of that name returns (default on)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };

@@ -118,6 +118,11 @@ export class PacketPort extends NativePort {
     this.options = o;
   }
 
+  /** A new, unopened port for the same interface with the same options (to re-attach it). */
+  recreate(): PacketPort {
+    return new PacketPort({ ...this.options, name: this.name, ...(this.netns ? { netns: this.netns } : {}) });
+  }
+
   open(dp: NativeDataplane, index: number): void {
     const path = this.netns ? netnsPath(this.netns) : undefined;
     try {

@@ -28,6 +28,11 @@ export interface PortSettings {
   stormMulticast?: number;
   /** Storm control: unknown-unicast frames/s this port may flood (0: no limit). */
   stormUnknownUnicast?: number;
+  /**
+   * Attached interfaces: when the device is deleted, re-attach the port (with
+   * these settings) once a device of the same name appears again (default on).
+   */
+  reattach?: boolean;
 }
 
 export abstract class Port {
