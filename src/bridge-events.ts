@@ -31,6 +31,11 @@ export interface PortErrorEvent extends PortEvent {
   action: "restarted" | "closed";
 }
 
+export interface PortVlansEvent extends PortEvent {
+  /** The port's VLANs after the change. */
+  vlans: { vid: number; pvid: boolean; untagged: boolean }[];
+}
+
 export interface BridgeEventMap {
   "port-added": [PortAddedEvent];
   /**
@@ -53,4 +58,8 @@ export interface BridgeEventMap {
    * uncaught exception: it is never swallowed.
    */
   error: [Error];
+  /** A port's VLAN membership changed (setPortVlans, addVlan, deleteVlan, VLAN settings). */
+  "port-vlans": [PortVlansEvent];
+  /** 802.1Q filtering went on or off; learned entries were flushed. */
+  "vlan-filtering": [{ on: boolean; flushed: number }];
 }

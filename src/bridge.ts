@@ -32,10 +32,13 @@ import { silentLogger, type Logger } from "./log.js";
 import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
 import { MemoryPort } from "./ports/memory-port.js";
 import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from "./scheduler.js";
-import { Port, type PortSettings } from "./ports/port.js";
+import { Port, type PortFlagSettings, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
 import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
 import { FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./core/storm.js";
+import { VLAN_PROTOCOL_TPID, VlanTable, type VlanProtocol } from "./core/vlan.js";
+import { adjustVnetHeader, EgressForm, egressForm, egressFrame } from "./core/vlan-egress.js";
+import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec, type PortVlanSpec, type VlanMembership } from "./core/vlan-spec.js";
 
 export interface BridgeOptions {
   name?: string;
@@ -47,6 +50,15 @@ export interface BridgeOptions {
   batchSize?: number;
   /** Bitmask of 01:80:C2:00:00:0X groups to forward (Linux group_fwd_mask; default 0). */
   groupFwdMask?: number;
+  /**
+   * 802.1Q filtering (Linux vlan_filtering). Default: off until a port is
+   * given VLAN configuration; true or false here is explicit and stays.
+   */
+  vlanFiltering?: boolean;
+  /** "802.1Q" (default, TPID 0x8100) or "802.1ad" (0x88a8), as Linux's vlan_protocol. */
+  vlanProtocol?: VlanProtocol;
+  /** VLAN every port joins (pvid, untagged) until configured otherwise; 0: none. Default 1, as Linux's default_pvid. */
+  defaultPvid?: number;
   /**
    * Time and timers for ageing, impairments and STP (default: real time).
    * Tests pass a VirtualClock (tapbridge/testing) to move time by hand.
@@ -104,6 +116,12 @@ export interface PortStats {
 
 export const AGEING_MAX_SECONDS = 1_000_000;
 
+/** One port's VLANs, as `bridge -s vlan show` lists them. */
+export interface PortVlans {
+  port: string;
+  vlans: (VlanMembership & { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number })[];
+}
+
 interface QueuedFrame {
   port: number;
   frame: Uint8Array;
@@ -121,6 +139,12 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   readonly fdb: Fdb;
   readonly portTable = new PortTable();
   readonly counters = new Counters();
+  /** VLAN membership, PVIDs, per-(port, VID) counters: typed arrays the decision loop and the addon read. */
+  readonly vlanTable = new VlanTable();
+  readonly defaultPvid: number;
+  /** vlanFiltering as set explicitly (undefined: follows whether any port has VLAN configuration). */
+  private vlanFilteringSet: boolean | undefined;
+  private vlanConfigured = false;
   /** Exceptions caught inside the data path (a bug if ever non-zero; never a listener's). */
   internalErrors = 0;
   /** Time and timers of this bridge; parts glued to it (STP, wires, impairments) use it too. */
@@ -176,10 +200,18 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.followLinks = options.followLinks ?? true;
     this.reattach = options.reattach ?? true;
     this.fdb = new Fdb({ ageingMs: ageingToMs(options.ageingTime ?? 300), maxEntries: options.maxFdbEntries ?? 131_072 });
-    this.decider = new Decider(this.fdb, this.portTable, this.counters, {
-      stpEnabled: false,
-      groupFwdMask: checkGroupFwdMask(options.groupFwdMask ?? 0),
-    });
+    const defaultPvid = options.defaultPvid ?? 1;
+    this.defaultPvid = defaultPvid === 0 ? 0 : checkVid(defaultPvid, "default PVID");
+    this.vlanFilteringSet = options.vlanFiltering;
+    this.vlanTable.tpid = vlanProtocolTpid(options.vlanProtocol ?? "802.1Q");
+    this.decider = new Decider(
+      this.fdb,
+      this.portTable,
+      this.counters,
+      { stpEnabled: false, groupFwdMask: checkGroupFwdMask(options.groupFwdMask ?? 0), vlanFiltering: options.vlanFiltering === true },
+      undefined,
+      this.vlanTable,
+    );
     this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
     this.sweepTimer = this.scheduler.every(1000, () => this.fdb.expire(this.clock()));
   }
@@ -193,6 +225,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (this.findPort(port.label)) throw new TapbridgeError("EEXIST", `bridge ${this.name} already has a port named ${port.label}`);
     const index = this.portTable.freeIndex();
     if (index < 0) throw new TapbridgeError("ENOSPC", `bridge ${this.name} has ${MAX_PORTS} ports, the most it can take`);
+    const vlans = this.resolveVlans(port, settings); // a bad VLAN spec is refused before anything opens
     if (port instanceof NativePort) {
       const dp = this.dataplane();
       port.open(dp, index);
@@ -212,8 +245,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.configuredState[index] = PortState.forwarding;
     this.linkDown[index] = 0;
     this.configs[index] = {};
+    this.vlanTable.replacePort(index, vlans ?? (this.defaultPvid ? [{ vid: this.defaultPvid, pvid: true, untagged: true }] : []));
     try {
-      this.applySettings(port, settings);
+      this.applySettings(port, settings, false);
+      if (vlans) this.vlanConfigChanged(port);
     } catch (error) {
       // All or nothing: a port whose settings are refused is not left half-attached.
       this.detach(port);
@@ -248,6 +283,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portTable.state[index] = PortState.disabled;
     this.portTable.recompute();
     this.fdb.flushPort(index, true);
+    this.vlanTable.clearPort(index);
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp);
@@ -258,9 +294,15 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     port.index = -1;
   }
 
-  /** Change per-port settings (`bridge link set` flags, state). */
+  /** Change per-port settings (`bridge link set` flags, state; VLAN keys replace the port's VLANs). */
   setPortSettings(portOrName: Port | string, settings: PortSettings): void {
-    this.applySettings(this.resolvePort(portOrName), settings);
+    this.applySettings(this.resolvePort(portOrName), settings, true);
+  }
+
+  /** Remember settings for portConfig(); VLAN keys replace the VLAN keys remembered before. */
+  private recordConfig(i: number, s: PortSettings): void {
+    const before = this.configs[i] ?? {};
+    this.configs[i] = { ...(hasVlanSpec(s) ? withoutVlanSpec(before) : before), ...definedOnly(s) };
   }
 
   /** The settings the port was added with, as changed since (what re-attaching it applies). */
@@ -268,7 +310,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return { ...this.configs[this.resolvePort(portOrName).index] };
   }
 
-  private applySettings(port: Port, s: PortSettings): void {
+  private applySettings(port: Port, s: PortSettings, withVlans: boolean): void {
     const i = port.index;
     for (const { field, option } of STORM_SETTINGS) {
       const v = s[field];
@@ -276,6 +318,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         throw new TapbridgeError("EINVAL", `${option}=${v} for port ${port.label} is out of range: use a whole number of frames/s from 0 (no limit) to ${STORM_MAX_RATE}`);
       }
     }
+    const vlans = withVlans ? this.resolveVlans(port, s) : undefined;
     let flags = this.portTable.flags[i]!;
     const set = (bit: number, on: boolean | undefined) => {
       if (on !== undefined) flags = on ? flags | bit : flags & ~bit;
@@ -298,7 +341,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       if (v !== undefined) this.decider.storm.setLimit(i, kind, v, this.clock());
     }
     this.portTable.recompute();
-    this.configs[i] = { ...this.configs[i], ...definedOnly(s) };
+    this.recordConfig(i, s);
+    if (vlans) this.replaceVlans(port, vlans);
   }
 
   // ── link state ──────────────────────────────────────────────────────
@@ -353,7 +397,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return port;
   }
 
-  portSettings(portOrName: Port | string): Required<PortSettings> {
+  portSettings(portOrName: Port | string): Required<PortFlagSettings> {
     const i = this.resolvePort(portOrName).index;
     const f = this.portTable.flags[i]!;
     return {
@@ -399,23 +443,141 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return index === NO_PORT ? undefined : this.portsByIndex[index];
   }
 
+  /**
+   * A static entry. Without `vlan` on a VLAN-filtering bridge it goes in
+   * VLAN 0 and in every VLAN of the port, as `bridge fdb add … master` does.
+   */
   addStaticEntry(mac: string, portOrName: Port | string, options: { vlan?: number; sticky?: boolean } = {}): void {
     const [hi, lo] = parseMac(mac);
     if (hi & 0x0100) throw new TapbridgeError("EINVAL", `${mac} is a group address: only unicast MACs go in the FDB`);
     const port = this.resolvePort(portOrName);
-    if (!this.fdb.addStatic(options.vlan ?? 0, hi, lo, port.index, options.sticky ?? false)) {
-      throw new TapbridgeError("ENOSPC", `the FDB of ${this.name} is full (${this.fdb.maxEntries} entries)`);
+    const vids = options.vlan !== undefined ? [options.vlan === 0 ? 0 : checkVid(options.vlan, `static entry ${mac}`)] : [0, ...(this.vlanFiltering ? this.vlanTable.vidsOf(port.index) : [])];
+    for (const vid of vids) {
+      if (!this.fdb.addStatic(vid, hi, lo, port.index, options.sticky ?? false)) {
+        throw new TapbridgeError("ENOSPC", `the FDB of ${this.name} is full (${this.fdb.maxEntries} entries)`);
+      }
     }
   }
 
-  deleteEntry(mac: string, vlan = 0): boolean {
+  /** Remove an entry of one VLAN, or (no `vlan`) of every VLAN. */
+  deleteEntry(mac: string, vlan?: number): boolean {
     const [hi, lo] = parseMac(mac);
-    return this.fdb.delete(vlan, hi, lo);
+    if (vlan !== undefined) return this.fdb.delete(vlan, hi, lo);
+    let any = false;
+    for (let vid = 0; vid < 4095; vid++) any = this.fdb.delete(vid, hi, lo) || any;
+    return any;
   }
 
-  /** Forget learned entries (of one port, or all); static entries stay. */
-  flushFdb(portOrName?: Port | string): number {
-    return portOrName === undefined ? this.fdb.flush() : this.fdb.flushPort(this.resolvePort(portOrName).index);
+  /** Forget learned entries (of one port, or all; of one VLAN, or all); static entries stay. */
+  flushFdb(portOrName?: Port | string, options: { vlan?: number } = {}): number {
+    const index = portOrName === undefined ? NO_PORT : this.resolvePort(portOrName).index;
+    if (options.vlan !== undefined) return this.fdb.flushVlan(options.vlan === 0 ? 0 : checkVid(options.vlan, "flush"), index);
+    return index === NO_PORT ? this.fdb.flush() : this.fdb.flushPort(index);
+  }
+
+  // ── VLANs (802.1Q) ──────────────────────────────────────────────────
+
+  /** 802.1Q filtering in force (Linux vlan_filtering): explicit, or implied by any port's VLAN configuration. */
+  get vlanFiltering(): boolean {
+    return this.decider.config.vlanFiltering === true;
+  }
+
+  /** Turn filtering on or off explicitly. Learned entries are flushed (they were learned in other VLANs). */
+  set vlanFiltering(on: boolean) {
+    if (typeof on !== "boolean") throw new TapbridgeError("EINVAL", `vlanFiltering must be true or false, not ${JSON.stringify(on)}`);
+    this.vlanFilteringSet = on;
+    this.applyVlanFiltering();
+  }
+
+  get vlanProtocol(): VlanProtocol {
+    return this.vlanTable.tpid === VLAN_PROTOCOL_TPID["802.1ad"] ? "802.1ad" : "802.1Q";
+  }
+
+  /** "802.1Q" (0x8100) or "802.1ad" (0x88a8): the tag this bridge filters on, inserts and strips. */
+  set vlanProtocol(protocol: VlanProtocol) {
+    this.vlanTable.tpid = vlanProtocolTpid(protocol);
+  }
+
+  /** Replace the port's VLANs: `{ access: 59 }`, `{ trunk: "59,89", native: 1 }`, `{ vlans: [10], untagged: [20], pvid: 20 }`. */
+  setPortVlans(portOrName: Port | string, spec: PortVlanSpec): void {
+    const port = this.resolvePort(portOrName);
+    this.replaceVlans(port, this.resolveVlans(port, spec, true) ?? []);
+    this.recordConfig(port.index, hasVlanSpec(spec) ? spec : { vlans: [] });
+  }
+
+  /** `bridge vlan add dev PORT vid VID [pvid] [untagged]`: add a VID or set its flags (a new PVID replaces the old). */
+  addVlan(portOrName: Port | string, vid: number, flags: { pvid?: boolean; untagged?: boolean } = {}): void {
+    const port = this.resolvePort(portOrName);
+    const v = checkVid(vid, `port ${port.label}`);
+    this.vlanTable.set(port.index, v, flags.pvid === true, flags.untagged === true);
+    this.recordConfig(port.index, this.explicitVlanSpec(port.index));
+    this.vlanConfigChanged(port);
+  }
+
+  /** `bridge vlan del dev PORT vid VID`: the port leaves the VLAN and forgets what it learned there. */
+  deleteVlan(portOrName: Port | string, vid: number): boolean {
+    const port = this.resolvePort(portOrName);
+    const v = checkVid(vid, `port ${port.label}`);
+    const was = this.vlanTable.remove(port.index, v);
+    if (was) this.fdb.flushVlan(v, port.index);
+    this.recordConfig(port.index, this.explicitVlanSpec(port.index));
+    this.vlanConfigChanged(port);
+    return was;
+  }
+
+  /** The port's VLANs in Linux terms (what portConfig() reports after addVlan/deleteVlan). */
+  private explicitVlanSpec(index: number): PortVlanSpec {
+    const entries = this.vlanTable.entriesOf(index);
+    const pvid = entries.find((e) => e.pvid)?.vid;
+    return {
+      vlans: entries.filter((e) => !e.untagged).map((e) => e.vid),
+      untagged: entries.filter((e) => e.untagged).map((e) => e.vid),
+      ...(pvid !== undefined ? { pvid } : {}),
+    };
+  }
+
+  /** What `bridge -s vlan show` lists: every port's VIDs with their flags and counters. */
+  vlans(): PortVlans[] {
+    return this.ports.map((port) => ({
+      port: port.label,
+      vlans: this.vlanTable.entriesOf(port.index).map((e) => ({ ...e, ...this.vlanTable.countersOf(port.index, e.vid) })),
+    }));
+  }
+
+  /** The memberships a spec means, or undefined when it has no VLAN key; `strict`: other keys are errors. */
+  private resolveVlans(port: Port, spec: PortVlanSpec, strict = false): VlanMembership[] | undefined {
+    if (!strict && !hasVlanSpec(spec)) return undefined;
+    try {
+      return resolvePortVlans(strict ? spec : pickVlanSpec(spec));
+    } catch (error) {
+      if (error instanceof TapbridgeError) throw new TapbridgeError(error.code, `port ${port.label}: ${error.message}`, error);
+      throw error;
+    }
+  }
+
+  private replaceVlans(port: Port, vlans: VlanMembership[]): void {
+    const before = this.vlanTable.vidsOf(port.index);
+    this.vlanTable.replacePort(port.index, vlans);
+    for (const vid of before) if (!this.vlanTable.isMember(port.index, vid)) this.fdb.flushVlan(vid, port.index);
+    this.vlanConfigChanged(port);
+  }
+
+  private vlanConfigChanged(port?: Port): void {
+    this.vlanConfigured = true;
+    this.applyVlanFiltering();
+    if (port) this.emit("port-vlans", { port: port.label, index: port.index, vlans: this.vlanTable.entriesOf(port.index) });
+  }
+
+  private applyVlanFiltering(): void {
+    const on = this.vlanFilteringSet ?? this.vlanConfigured;
+    if (on === this.vlanFiltering) return;
+    if (on && this.dp && !this.dp.frameTag) {
+      throw new TapbridgeError("ENATIVE", `the tapbridge addon in use cannot tag VLANs on native ports; run "npm rebuild tapbridge"`);
+    }
+    this.decider.config.vlanFiltering = on;
+    const flushed = this.fdb.flush();
+    this.log.info("vlan filtering", { on, protocol: this.vlanProtocol, flushed });
+    this.emit("vlan-filtering", { on, flushed });
   }
 
   // ── counters ────────────────────────────────────────────────────────
@@ -480,6 +642,11 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
     const dp = new binding.Dataplane({ batchSize: this.batchSize, slotSize: SLOT_SIZE }, this.onNativeBatch, this.onNativePortEvent);
     if (!this.referenced) dp.unref();
+    if (dp.setVlanEgress) dp.setVlanEgress(this.vlanTable.untagged);
+    else if (this.vlanFiltering) {
+      dp.close();
+      throw new TapbridgeError("ENATIVE", `the tapbridge addon in use cannot tag VLANs on native ports; run "npm rebuild tapbridge"`);
+    }
     this.dp = dp;
     this.batch = batchFromNative(dp, this.batchSize, SLOT_SIZE);
     return dp;
@@ -531,20 +698,24 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
   }
 
-  /** Copy each frame bound for in-memory ports out of the batch; delivered after the batch. */
+  /** Copy each frame bound for in-memory ports out of the batch, tagged or untagged as native ports get it (core/vlan-egress.ts); delivered after the batch. */
   private collectMemoryEgress(batch: Batch, count: number): void {
-    const { bytes, egress, frameOffset, frameLength, slotSize } = batch;
+    const { bytes, view, egress, frameOffset, frameLength, frameTag, slotSize } = batch;
+    const untagged = this.vlanTable.untagged;
     for (let i = 0; i < count; i++) {
       for (const port of this.memoryPorts) {
         const p = port.index;
         if (!((egress[i * EGRESS_WORDS + (p >>> 5)]! >>> (p & 31)) & 1)) continue;
         const offset = frameOffset[i]!;
-        const frame = bytes.slice(offset, offset + frameLength[i]!);
+        const form = egressForm(view, offset, frameTag[i]!, untagged, p);
+        const frame = egressFrame(bytes, offset, frameLength[i]!, form, frameTag[i]!);
         const vnetAt = i * slotSize;
         const hasVnet = bytes[vnetAt] !== 0 || bytes[vnetAt + 1] !== 0;
+        const vnet = hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined;
+        if (vnet && form !== EgressForm.asIs) adjustVnetHeader(vnet, form);
         this.counters.txPackets[p]!++;
         this.counters.txBytes[p]! += frame.length;
-        this.outbox.push({ port, frame, vnet: hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined });
+        this.outbox.push({ port, frame, vnet });
       }
     }
   }
@@ -709,6 +880,12 @@ function ageingToMs(seconds: number): number {
     throw new TapbridgeError("EINVAL", `ageing time ${seconds} is out of range: use 0 to ${AGEING_MAX_SECONDS} seconds (0 disables learning)`);
   }
   return seconds * 1000;
+}
+
+function vlanProtocolTpid(protocol: VlanProtocol): number {
+  const tpid = Object.hasOwn(VLAN_PROTOCOL_TPID, protocol) ? VLAN_PROTOCOL_TPID[protocol] : undefined;
+  if (tpid === undefined) throw new TapbridgeError("EINVAL", `"${String(protocol)}" is not a VLAN protocol: use 802.1Q or 802.1ad`);
+  return tpid;
 }
 
 function checkGroupFwdMask(mask: number): number {

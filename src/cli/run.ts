@@ -8,6 +8,8 @@
  */
 import { Bridge } from "../bridge.js";
 import { parsePortSpec, portOptionsHelp, type PortConfig } from "../config/port-options.js";
+import { VLAN_PROTOCOL_TPID, type VlanProtocol } from "../core/vlan.js";
+import { checkVid } from "../core/vlan-spec.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
 import type { Port } from "../ports/port.js";
@@ -20,6 +22,9 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
   ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
   "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap (default 131072)" },
+  "vlan-filtering": { type: "boolean", help: "filter on 802.1Q VLANs even if no port has VLAN options (on by itself when one has)" },
+  "vlan-protocol": { type: "string", value: "802.1Q|802.1ad", help: "the VLAN tag the bridge filters on, inserts and strips (default 802.1Q)" },
+  "default-pvid": { type: "number", value: "VID", help: "VLAN of ports without VLAN options (default 1; 0: none), as Linux's default_pvid" },
   "log-level": { type: "string", value: "LEVEL", help: "trace, debug, info (default), warn, error or silent" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -39,6 +44,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const taps = (flags.tap as string[] | undefined) ?? [];
   if (attach.length + taps.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME or --tap NAME`);
 
+  const vlanProtocol = checkVlanProtocol(flags["vlan-protocol"] as string | undefined);
+  const defaultPvid = checkDefaultPvid(flags["default-pvid"] as number | undefined);
   const name = (flags.name as string | undefined) ?? "br0";
   const log = createLogger({ level: level as LevelName, bindings: { bridge: name } });
   // Validate every port and its options before creating anything.
@@ -51,6 +58,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger: log,
     ...(flags.ageing !== undefined ? { ageingTime: flags.ageing as number } : {}),
     ...(flags["max-fdb"] !== undefined ? { maxFdbEntries: checkMaxFdb(flags["max-fdb"] as number) } : {}),
+    ...(flags["vlan-filtering"] ? { vlanFiltering: true } : {}),
+    ...(vlanProtocol ? { vlanProtocol } : {}),
+    ...(defaultPvid !== undefined ? { defaultPvid } : {}),
   });
   try {
     for (const { port, config } of ports) bridge.addPort(port, config);
@@ -71,7 +81,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     };
     const onInt = () => stop("SIGINT");
     const onTerm = () => stop("SIGTERM");
-    const onUsr1 = () => log.info("status", { fdb: bridge.fdbEntries(), ports: bridge.stats(), dataplane: bridge.dataplaneStats() });
+    const onUsr1 = () =>
+      log.info("status", { fdb: bridge.fdbEntries(), ports: bridge.stats(), dataplane: bridge.dataplaneStats(), ...(bridge.vlanFiltering ? { vlans: bridge.vlans() } : {}) });
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     process.on("SIGUSR1", onUsr1);
@@ -86,6 +97,22 @@ function usagePortSpec(text: string, flag: string) {
     return parsePortSpec(text);
   } catch (error) {
     throw new UsageError(`${flag} ${text}: ${(error as Error).message}`);
+  }
+}
+
+function checkVlanProtocol(text: string | undefined): VlanProtocol | undefined {
+  if (text === undefined) return undefined;
+  const match = (Object.keys(VLAN_PROTOCOL_TPID) as VlanProtocol[]).find((p) => p.toLowerCase() === text.toLowerCase());
+  if (!match) throw new UsageError(`--vlan-protocol must be 802.1Q or 802.1ad, not "${text}"`);
+  return match;
+}
+
+function checkDefaultPvid(n: number | undefined): number | undefined {
+  if (n === undefined || n === 0) return n;
+  try {
+    return checkVid(n, "--default-pvid");
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (or 0 for none)`);
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import { TapbridgeError } from "../errors.js";
 import { STORM_MAX_RATE } from "../core/storm.js";
+import { checkVid, parseVidList, pickVlanSpec, resolvePortVlans } from "../core/vlan-spec.js";
 import { parseIfnameAtNetns } from "../ports/port.js";
 
 /** Everything a port can be configured with, by option. Fields are optional: absent means "the default". */
@@ -36,6 +37,18 @@ export interface PortConfig {
   stormUnknownUnicast?: number;
   /** `reattach=on|off`: attached interfaces come back when a deleted device of that name returns. */
   reattach?: boolean;
+  /** `access=VID`: an access port of one VLAN (pvid, untagged). */
+  access?: number;
+  /** `trunk=LIST`: tagged members, e.g. 59,89,100-110. */
+  trunk?: number[];
+  /** `native=VID`: the trunk's untagged VLAN (pvid, untagged). */
+  native?: number;
+  /** `pvid=VID`: the VLAN of untagged and priority-tagged frames. */
+  pvid?: number;
+  /** `vlans=LIST`: tagged members (Linux terms). */
+  vlans?: number[];
+  /** `untagged=LIST`: untagged members (Linux terms). */
+  untagged?: number[];
 }
 
 export type PortOptionValue =
@@ -83,6 +96,29 @@ const integerOption = (name: string, field: keyof PortConfig, min: number, max: 
   },
 });
 
+/** A VLAN ID option; a port has one PVID, so these may not repeat. */
+const vidOption = (name: "access" | "native" | "pvid", help: string): PortOptionSpec => ({
+  name,
+  value: { kind: "text", placeholder: "VID" },
+  help,
+  apply: (config, _value, raw) => {
+    const vid = checkVid(raw, `option "${name}=${raw}"`);
+    if (config[name] !== undefined) throw new PortOptionError(`option "${name}" is given twice (${name}=${config[name]} and ${name}=${raw})`);
+    config[name] = vid;
+  },
+});
+
+/** A list of VLAN IDs ("59,89,100-110"); repeating the option adds to the list. */
+const vidListOption = (name: "trunk" | "vlans" | "untagged", help: string): PortOptionSpec => ({
+  name,
+  value: { kind: "text", placeholder: "LIST" },
+  help,
+  apply: (config, _value, raw) => {
+    const vids = parseVidList(raw, `option "${name}=${raw}"`);
+    config[name] = [...new Set([...(config[name] ?? []), ...vids])].sort((a, b) => a - b);
+  },
+});
+
 /** The table. Order is the order of --help. */
 export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("learning", "learning", "learn source MACs on this port (default on)"),
@@ -95,6 +131,12 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   integerOption("storm-multicast", "stormMulticast", 0, STORM_MAX_RATE, "storm control: multicast frames/s this port may flood (default 0: no limit)"),
   integerOption("storm-unknown-unicast", "stormUnknownUnicast", 0, STORM_MAX_RATE, "storm control: unknown-unicast frames/s this port may flood (default 0: no limit)"),
   switchOption("reattach", "reattach", "--attach: re-attach when a deleted interface of that name returns (default on)"),
+  vidOption("access", "access port of VLAN VID: untagged frames in and out (VID 1-4094)"),
+  vidListOption("trunk", "trunk of these VLANs, tagged: e.g. 59,89,100-110"),
+  vidOption("native", "the trunk's native VLAN: untagged frames in and out (needs trunk=)"),
+  vidOption("pvid", "VLAN of untagged and priority-tagged frames (Linux: bridge vlan … pvid)"),
+  vidListOption("vlans", "tagged member VLANs (Linux: bridge vlan add … vid N)"),
+  vidListOption("untagged", "untagged member VLANs (Linux: bridge vlan add … untagged)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };
@@ -161,7 +203,10 @@ export interface PortSpec {
 }
 
 /** Checks that need every option of a port at once; rows register them. Each throws a PortOptionError. */
-export const PORT_CONFIG_CHECKS: ((config: PortConfig) => void)[] = [];
+export const PORT_CONFIG_CHECKS: ((config: PortConfig) => void)[] = [
+  // VLANs: native needs a trunk, access excludes trunk, one PVID at most.
+  (config) => void resolvePortVlans(pickVlanSpec(config)),
+];
 
 /** Run the cross-option checks on a finished config. */
 export function checkPortConfig(config: PortConfig): void {

@@ -18,6 +18,12 @@ export interface BatchMemory {
   readonly frameLength: Uint32Array;
   /** batchSize * EGRESS_WORDS words. */
   readonly egress: Uint32Array;
+  /**
+   * Per frame, the VLAN tag word (TPID << 16) | TCI it leaves tagged ports
+   * with, or 0 (VLAN-unaware: sent as is). See core/vlan-egress.ts. Absent
+   * in an addon built before VLAN support.
+   */
+  readonly frameTag?: Uint32Array;
 }
 
 export interface Batch {
@@ -29,6 +35,7 @@ export interface Batch {
   readonly frameOffset: Uint32Array;
   readonly frameLength: Uint32Array;
   readonly egress: Uint32Array;
+  readonly frameTag: Uint32Array;
 }
 
 export function batchFromNative(dp: BatchMemory, batchSize: number, slotSize: number): Batch {
@@ -41,6 +48,7 @@ export function batchFromNative(dp: BatchMemory, batchSize: number, slotSize: nu
     frameOffset: dp.frameOffset,
     frameLength: dp.frameLength,
     egress: dp.egress,
+    frameTag: dp.frameTag ?? new Uint32Array(batchSize),
   };
 }
 
@@ -55,6 +63,7 @@ export function allocateBatch(batchSize = DEFAULT_BATCH_SIZE, slotSize = SLOT_SI
     frameOffset: new Uint32Array(batchSize),
     frameLength: new Uint32Array(batchSize),
     egress: new Uint32Array(batchSize * EGRESS_WORDS),
+    frameTag: new Uint32Array(batchSize),
   };
 }
 

@@ -250,6 +250,13 @@ export class Fdb {
     return this.removeWhere((i) => this.ports[i] === port && (includeStatic || !(this.flags[i]! & FdbFlag.static)));
   }
 
+  /** Remove the entries of one VLAN (learned only, or static too), on every port or on `port`. */
+  flushVlan(vid: number, port = NO_PORT, includeStatic = false): number {
+    return this.removeWhere(
+      (i) => this.keyHi[i]! >>> 16 === vid && (port === NO_PORT || this.ports[i] === port) && (includeStatic || !(this.flags[i]! & FdbFlag.static)),
+    );
+  }
+
   /** Remove every learned entry (and static ones if asked). */
   flush(includeStatic = false): number {
     return this.removeWhere((i) => includeStatic || !(this.flags[i]! & FdbFlag.static));

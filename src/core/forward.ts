@@ -4,17 +4,21 @@
  *
  * Fixed order, as Linux's br_handle_frame / br_handle_frame_finish:
  *   validate (length, virtio-net header, MTU, 802.1Q header)
- *   → source MAC valid → link-local group addresses (BPDUs to STP)
- *   → ingress port state → learn → drop if LEARNING
- *   → look up → forward (should_deliver) or flood (precomputed masks), a
- *   flood first passing the ingress port's storm control (storm.ts).
+ *   → source MAC valid → VLAN ingress (the frame's VID, or a drop reason)
+ *   → link-local group addresses (BPDUs to STP, whatever the VLAN)
+ *   → VLAN ingress drop → ingress port state → learn → drop if LEARNING
+ *   → look up → forward (should_deliver, VID member) or flood (precomputed
+ *   masks ANDed with the VID's members), a flood first passing the ingress
+ *   port's storm control (storm.ts) → the frame's tag word for egress.
  *
  * Cost: no allocation and no call that allocates; MACs are read as two
  * integers; a flood copies EGRESS_WORDS words from PortTable. Counters are
- * typed arrays indexed by port (and reason).
+ * typed arrays indexed by port (and reason, or VID).
  *
- * This bridge is VLAN-unaware (every frame is learned and looked up in VLAN
- * 0, tags pass unchanged) — Linux with vlan_filtering 0.
+ * VLANs (vlan.ts): with `vlanFiltering` off the bridge is VLAN-unaware, as
+ * Linux with vlan_filtering 0 — every frame is learned and looked up in VLAN
+ * 0 and leaves as it came (tag word 0). With it on, learning and lookup are
+ * per VID and the tag word tells transmit how each port gets the frame.
  */
 import type { Batch } from "./batch.js";
 import type { Counters } from "./counters.js";
@@ -24,6 +28,7 @@ import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFI
 import { PortFlag, PortState, type PortTable } from "./port-table.js";
 import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
 import { FloodKind, StormControl } from "./storm.js";
+import { VlanTable } from "./vlan.js";
 
 /** Called with each BPDU while STP is on: slot index in the batch and ingress port. */
 export type BpduHandler = (batch: Batch, index: number, port: number) => void;
@@ -37,6 +42,8 @@ export interface DecisionConfig {
    */
   groupFwdMask: number;
   onBpdu?: BpduHandler;
+  /** 802.1Q filtering on (Linux vlan_filtering 1): per-VID learning, lookup, flooding and tagging. */
+  vlanFiltering?: boolean;
 }
 
 const GSO_KNOWN = (1 << Vnet.GSO_TCPV4) | (1 << Vnet.GSO_UDP) | (1 << Vnet.GSO_TCPV6) | (1 << 5); /* UDP_L4 */
@@ -49,11 +56,13 @@ export class Decider {
     readonly config: DecisionConfig,
     /** Per-port storm control (storm.ts); without limits it costs one byte read per flooded frame. */
     readonly storm: StormControl = new StormControl(),
+    /** VLAN membership, PVIDs and per-VID counters (vlan.ts); consulted only with vlanFiltering on. */
+    readonly vlan: VlanTable = new VlanTable(),
   ) {}
 
   /** Decide frames 0..count-1 of `batch`, writing their egress bitmasks. */
   decide(batch: Batch, count: number, now: number): void {
-    const { bytes, view, rxPort, frameOffset, frameLength, egress, slotSize } = batch;
+    const { bytes, view, rxPort, frameOffset, frameLength, egress, frameTag, slotSize } = batch;
     const fdb = this.fdb;
     const ports = this.ports;
     const portFlags = ports.flags;
@@ -67,6 +76,10 @@ export class Decider {
     const { stpEnabled, groupFwdMask } = this.config;
     const storm = this.storm;
     const stormActive = storm.active;
+    const vlan = this.vlan;
+    const vlanOn = this.config.vlanFiltering === true;
+    const vlanMember = vlan.member;
+    const tpid = vlan.tpid;
 
     for (let i = 0; i < count; i++) {
       const port = rxPort[i]!;
@@ -94,6 +107,21 @@ export class Decider {
         continue;
       }
 
+      // VLAN ingress (br_allowed_ingress): the frame's VID and tag word, or
+      // why the port may not take it. Applied after link-local frames, which
+      // reach STP whatever their VLAN (a BPDU is untagged on a port without PVID).
+      let vid = 0;
+      let tag = 0;
+      let vlanDrop = -1;
+      if (vlanOn) {
+        tag = vlan.ingressTag(view, offset, port);
+        if (tag < 0) {
+          vlanDrop = -1 - tag;
+          tag = 0;
+        } else vid = tag & 0xfff;
+      }
+      frameTag[i] = tag;
+
       const state = portState[port]!;
       const learns = learningEnabled && (portFlags[port]! & PortFlag.learning) !== 0 &&
         (state === PortState.forwarding || state === PortState.learning);
@@ -109,7 +137,7 @@ export class Decider {
           continue;
         }
         if (group === 0 ? stpEnabled : !((groupFwdMask >>> group) & 1)) {
-          if (learns) fdb.learn(0, srcHi, srcLo, port, now);
+          if (learns && vlanDrop < 0) fdb.learn(vid, srcHi, srcLo, port, now);
           if (group === 0) {
             this.config.onBpdu?.(batch, i, port);
             drops[port * DROP_REASON_COUNT + DropReason.bpduConsumed]!++;
@@ -120,12 +148,18 @@ export class Decider {
         }
       }
 
+      if (vlanDrop >= 0) {
+        drops[port * DROP_REASON_COUNT + vlanDrop]!++;
+        continue;
+      }
+      if (vlanOn) vlan.countRx(port, vid, length);
+
       if (state !== PortState.forwarding && state !== PortState.learning) {
         drops[port * DROP_REASON_COUNT + DropReason.portState]!++;
         continue;
       }
 
-      if (learns) fdb.learn(0, srcHi, srcLo, port, now);
+      if (learns) fdb.learn(vid, srcHi, srcLo, port, now);
 
       if (state === PortState.learning) {
         drops[port * DROP_REASON_COUNT + DropReason.portLearning]!++;
@@ -139,13 +173,16 @@ export class Decider {
         mask = broadcast ? ports.floodBroadcast : ports.floodMulticast;
         kind = broadcast ? FloodKind.broadcast : FloodKind.multicast;
       } else {
-        const to = fdb.lookup(0, dstHi, dstLo, now);
+        const to = fdb.lookup(vid, dstHi, dstLo, now);
         if (to !== NO_PORT) {
-          if (ports.deliverable(port, to)) {
-            egress[out + (to >>> 5)] = 1 << (to & 31);
-          } else {
+          if (!ports.deliverable(port, to)) {
             const reason2 = to === port ? DropReason.samePort : DropReason.egressBlocked;
             drops[port * DROP_REASON_COUNT + reason2]!++;
+          } else if (vlanOn && !((vlanMember[vid * EGRESS_WORDS + (to >>> 5)]! >>> (to & 31)) & 1)) {
+            drops[port * DROP_REASON_COUNT + DropReason.vlanEgressFiltered]!++;
+          } else {
+            egress[out + (to >>> 5)] = 1 << (to & 31);
+            if (vlanOn) vlan.countTx(to, tag, length, view.getUint16(offset + 12) === tpid);
           }
           continue;
         }
@@ -161,7 +198,13 @@ export class Decider {
 
       let any = 0;
       const from = port * EGRESS_WORDS;
-      for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
+      if (vlanOn) {
+        const members = vid * EGRESS_WORDS;
+        for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]! & vlanMember[members + w]!;
+        if (any !== 0) vlan.countTxMask(egress, out, tag, length, view.getUint16(offset + 12) === tpid);
+      } else {
+        for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
+      }
       if (any === 0) drops[port * DROP_REASON_COUNT + DropReason.noEgress]!++;
     }
   }

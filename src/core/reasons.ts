@@ -35,6 +35,12 @@ export const DropReason = {
   noEgress: 10,
   /** A BPDU consumed by STP (not an error; listed so that every frame is accounted for). */
   bpduConsumed: 11,
+  /** VLAN filtering: tagged with a VID the ingress port is not a member of (or 4095). */
+  vlanNotMember: 12,
+  /** VLAN filtering: untagged or priority-tagged, and the ingress port has no PVID. */
+  noPvid: 13,
+  /** VLAN filtering: the destination port is not a member of the frame's VLAN. */
+  vlanEgressFiltered: 14,
   /** Storm control: broadcast over the ingress port's `storm-broadcast` limit. */
   stormBroadcast: 16,
   /** Storm control: multicast over the ingress port's `storm-multicast` limit. */

@@ -104,6 +104,14 @@ export interface NativeDataplane extends BatchMemory {
   closePort(index: number, removePersistent?: boolean): void;
   /** Send frames 0..count-1 to the native ports in their egress bitmasks. */
   transmit(count: number): void;
+  /**
+   * VLAN egress: hand over the per-(port, VID) untagged bitmap
+   * (core/vlan.ts, 4096 * EGRESS_WORDS words), kept and read at every
+   * transmit. With it, transmit() splices the tag word of frameTag[i] in, or
+   * skips the frame's own tag, per port (core/vlan-egress.ts). Absent in an
+   * addon built before VLAN support.
+   */
+  setVlanEgress?(untagged: Uint32Array): void;
   /** Close every port. Idempotent. */
   close(): void;
   /** Let / stop letting the open ports keep the event loop alive. */

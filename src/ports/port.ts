@@ -6,11 +6,12 @@
  */
 import { TapbridgeError } from "../errors.js";
 import type { PortStateName } from "../core/port-table.js";
+import type { PortVlanSpec } from "../core/vlan-spec.js";
 
 export type PortKind = "tap" | "packet" | "memory";
 
-/** Per-port bridge settings, as `bridge link set dev X …` names them. */
-export interface PortSettings {
+/** Per-port bridge flags and state, as `bridge link set dev X …` names them. */
+export interface PortFlagSettings {
   learning?: boolean;
   /** Unknown unicast flooded to this port. */
   flood?: boolean;
@@ -34,6 +35,13 @@ export interface PortSettings {
    */
   reattach?: boolean;
 }
+
+/**
+ * Everything addPort/setPortSettings take: the flags, and the port's VLANs
+ * (access/trunk/native/pvid/vlans/untagged, core/vlan-spec.ts). VLAN keys,
+ * when any is present, replace the port's whole VLAN set.
+ */
+export interface PortSettings extends PortFlagSettings, PortVlanSpec {}
 
 export abstract class Port {
   abstract readonly kind: PortKind;

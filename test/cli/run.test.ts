@@ -83,11 +83,35 @@ describe("tapbridge run", () => {
       [["--ageing", "soon", "--tap", "x"], /--ageing needs a number, not "soon"/],
       [[], /needs at least one port/],
       [["--tap", "x", "--log-level", "loud"], /--log-level must be one of/],
+      [["--tap", "x", "--vlan-protocol", "802.1x"], /--vlan-protocol must be 802.1Q or 802.1ad, not "802.1x"/],
+      [["--tap", "x", "--default-pvid", "4095"], /--default-pvid: VLAN ID 4095 is reserved/],
     ];
     for (const [args, message] of cases) {
       const r = await run([process.execPath, CLI, "run", ...args], { allowFail: true });
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it("rejects bad VLAN options with exit 2, naming the port and the option, and creates nothing", async () => {
+    const good = lab.ifname("v1");
+    const cases: [string, RegExp][] = [
+      [`${lab.ifname("v2")}@${ns}:access=0`, /--tap \S+:access=0: port \S+: option "access=0": VLAN ID 0 is not a VLAN/],
+      [`${lab.ifname("v2")}@${ns}:access=4095`, /option "access=4095": VLAN ID 4095 is reserved/],
+      [`${lab.ifname("v2")}@${ns}:trunk=59,5000`, /option "trunk=59,5000": VLAN ID 5000 is out of range: use 1 to 4094/],
+      [`${lab.ifname("v2")}@${ns}:access=abc`, /option "access=abc": "abc" is not a VLAN ID/],
+      [`${lab.ifname("v2")}@${ns}:native=1`, /option "native=1" needs a trunk=LIST/],
+      [`${lab.ifname("v2")}@${ns}:access=59:pvid=89`, /give the port two PVIDs/],
+      [`${lab.ifname("v2")}@${ns}:vlan=59`, /unknown option "vlan"/],
+    ];
+    for (const [spec, message] of cases) {
+      // The good port comes first: it must not be created either.
+      const r = await run([process.execPath, CLI, "run", "--tap", `${good}@${ns}:access=59`, "--tap", spec], { allowFail: true, timeoutMs: 20_000 });
+      expect(r.code, spec).toBe(2);
+      expect(r.stderr, spec).toMatch(message);
+      expect(r.stderr, spec).toMatch(new RegExp(`port ${lab.ifname("v2")}@${ns}`));
+      expect(await linkExists(good)).toBe(false);
+      expect(await linkExists(lab.ifname("v2"))).toBe(false);
     }
   });
 

@@ -32,5 +32,33 @@ describe("port option grammar", () => {
 
   it("documents every option", () => {
     expect(portOptionsHelp()).toMatch(/:hairpin\[=on\|off\]/);
+    for (const o of ["access=VID", "trunk=LIST", "native=VID", "pvid=VID", "vlans=LIST", "untagged=LIST"]) expect(portOptionsHelp()).toContain(`:${o}`);
+  });
+
+  it("reads the VLAN options: access, trunk with native, Linux-style pvid/vlans/untagged", () => {
+    expect(parsePortSpec("eth0:trunk=59,89:native=1").config).toEqual({ trunk: [59, 89], native: 1 });
+    expect(parsePortSpec("vm1@ns1:access=59").config).toEqual({ access: 59 });
+    expect(parsePortSpec("p:trunk=100-103,7:trunk=200").config).toEqual({ trunk: [7, 100, 101, 102, 103, 200] });
+    expect(parsePortSpec("p:vlans=10,20:untagged=30:pvid=30").config).toEqual({ vlans: [10, 20], untagged: [30], pvid: 30 });
+    const config: PortConfig = {};
+    applyPortOptionValue(config, "trunk", [59, 89]);
+    applyPortOptionValue(config, "native", 1);
+    expect(config).toEqual({ trunk: [59, 89], native: 1 });
+  });
+
+  it("refuses bad VLAN IDs and VLAN options that contradict each other, naming the port and the option", () => {
+    const cases: [string, string | RegExp][] = [
+      ["vm1:access=0", 'port vm1: option "access=0": VLAN ID 0 is not a VLAN (it marks priority-tagged frames): use 1 to 4094'],
+      ["vm1:access=4095", 'port vm1: option "access=4095": VLAN ID 4095 is reserved: use 1 to 4094'],
+      ["eth0:trunk=59,5000", 'port eth0: option "trunk=59,5000": VLAN ID 5000 is out of range: use 1 to 4094'],
+      ["eth0:trunk=abc", 'port eth0: option "trunk=abc": "abc" is not a VLAN ID: use a whole number from 1 to 4094'],
+      ["eth0:trunk=59,,89", /port eth0: option "trunk=59,,89": empty entry/],
+      ["eth0:native=1", /^port eth0: option "native=1" needs a trunk=LIST/],
+      ["eth0:trunk=59:native=1:pvid=59", /^port eth0: options "native=1" and "pvid=59" give the port two PVIDs/],
+      ["vm1:access=59:access=60", /^port vm1: option "access" is given twice/],
+      ["vm1:access=59:trunk=89", /^port vm1: options "access=59" and "trunk=89" exclude each other/],
+      ["vm1:access", /^port vm1: option "access" needs a value \(access=VID\)/],
+    ];
+    for (const [spec, message] of cases) expect(() => parsePortSpec(spec), spec).toThrow(message);
   });
 });
