@@ -11,6 +11,8 @@ declare -A PACKAGE_OF=(
   [tcpdump]=tcpdump
   [trafgen]=netsniff-ng
   [python3-scapy]=python3-scapy
+  [brctl]=bridge-utils
+  [setpriv]=util-linux
 )
 
 wanted=("$@")

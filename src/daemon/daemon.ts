@@ -193,6 +193,26 @@ export class Daemon {
     for (const [key, value] of Object.entries(options)) applyPortOptionValue(config, key, value);
     checkPortConfig(config);
     const before = p.entry;
+    // An option that goes away must take its default again; the six port flags are set in place,
+    // anything else (VLANs, storm limits, …) by opening the port afresh — that port only.
+    const dropped = Object.keys(before.options).filter((k) => !(k in options) && !(optionField(k) in SETTING_DEFAULTS));
+    if (dropped.length > 0) {
+      const cost = managed.config.pathCost[before.label];
+      const prio = managed.config.portPriority[before.label];
+      this.removeQuietly(managed, before.label, "reconfigured");
+      this.stepAddPort(managed, { ...before, options: { ...options }, config }, p.origin, []);
+      if (cost !== undefined) managed.config.pathCost[before.label] = cost;
+      if (prio !== undefined) managed.config.portPriority[before.label] = prio;
+      const now = managed.ports.get(before.label)!;
+      steps.push({
+        say: `port ${before.label} of ${managed.name}: reopened without ${dropped.join(", ")}`,
+        undo: () => {
+          this.removeQuietly(managed, before.label, "undone");
+          this.stepAddPort(managed, before, now.origin, []);
+        },
+      });
+      return;
+    }
     managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...config });
     p.entry = { ...before, options: { ...options }, config };
     managed.config.ports = managed.config.ports.map((e) => (e.label === before.label ? p.entry : e));
@@ -327,6 +347,11 @@ export class Daemon {
     }
     return steps.map((s) => s.say);
   }
+}
+
+/** The PortConfig field an option name sets ("mcast-flood" → "mcastFlood"). */
+function optionField(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 const PARAM_KEYS: Record<keyof BridgeParams, string> = {

@@ -225,6 +225,7 @@ interface IpLink {
   ifindex: number;
   ifname: string;
   link?: string;
+  link_index?: number;
   flags: string[];
   mtu: number;
 }
@@ -236,7 +237,13 @@ async function ipLinks(managed: ManagedBridge): Promise<Map<string, IpLink>> {
   for (const ns of namespaces) {
     const r = await exec(["ip", "-j", ...(ns ? ["-n", ns] : []), "link", "show"]);
     if (r.code !== 0) continue;
-    for (const link of JSON.parse(r.stdout) as IpLink[]) byLabel.set(ns ? `${link.ifname}@${ns}` : link.ifname, link);
+    const links = JSON.parse(r.stdout) as IpLink[];
+    const byIndex = new Map(links.map((l) => [l.ifindex, l.ifname]));
+    for (const link of links) {
+      // iproute2's bridge names the link's peer by its ifindex in this namespace, even when the peer is in another.
+      if (!link.link && link.link_index !== undefined && link.link_index !== link.ifindex) link.link = byIndex.get(link.link_index) ?? `if${link.link_index}`;
+      byLabel.set(ns ? `${link.ifname}@${ns}` : link.ifname, link);
+    }
   }
   return byLabel;
 }
