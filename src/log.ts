@@ -10,7 +10,7 @@
  * logged just before exit (or before a test reads stderr) is never lost.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
-import pinoPretty from "pino-pretty";
+import { createRequire } from "node:module";
 
 export const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
 export type LevelName = keyof typeof LEVELS;
@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination: DestinationStream = options.write
     ? { write: options.write }
     : pretty
-      ? pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
+      ? (createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty"))({ destination: 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
       : pino.destination({ fd: 2, sync: true });
   const base = pino({ level: options.level ?? "info", base: { pid: process.pid } }, destination);
   return wrap(options.bindings && Object.keys(options.bindings).length > 0 ? base.child(options.bindings) : base);

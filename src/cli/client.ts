@@ -5,7 +5,7 @@
  */
 import { connect } from "node:net";
 import { TapbridgeError } from "../errors.js";
-import { DEFAULT_SOCKET } from "../daemon/control-socket.js";
+import { DEFAULT_SOCKET } from "../daemon/paths.js";
 import type { FlagSpec, Parsed } from "./args.js";
 
 /** Flags every verb that talks to the daemon takes. */

@@ -4,11 +4,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
-import { Service } from "../daemon/service.js";
+import { DEFAULT_CONFIG } from "../daemon/paths.js";
 import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";
 import { call, CLIENT_FLAGS, socketPath } from "./client.js";
 
-export const DEFAULT_CONFIG = "/etc/tapbridge/tapbridge.yaml";
 
 export const DAEMON_FLAGS: Record<string, FlagSpec> = {
   config: { type: "string", short: "c", value: "FILE", help: `config file (default ${DEFAULT_CONFIG} when it exists; none: start as an empty switch)` },
@@ -28,6 +27,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
   if (!(level in LEVELS)) throw new UsageError(`--log-level must be one of ${Object.keys(LEVELS).join(", ")}, not "${level}"`);
   const configFile = (flags.config as string | undefined) ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   const logger = createLogger({ level: level as LevelName });
+  const { Service } = await import("../daemon/service.js");
   const service = new Service({
     ...(configFile ? { configFile } : {}),
     ...(flags.socket ? { socket: flags.socket as string } : {}),

@@ -28,7 +28,7 @@ import type { PeerCredentials } from "../io/native-binding.js";
 import type { Logger } from "../log.js";
 import { describeParams, METHODS, RpcError, type RpcContext, type RpcErrorObject } from "./rpc.js";
 
-export const DEFAULT_SOCKET = "/run/tapbridge/tapbridge.sock";
+export { DEFAULT_SOCKET } from "./paths.js";
 export const MAX_REQUEST_BYTES = 1 << 20;
 
 export interface ControlSocketOptions {

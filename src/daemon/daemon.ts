@@ -276,44 +276,56 @@ export class Daemon {
   apply(config: DaemonConfig): string[] {
     return this.transaction((steps) => {
       const wanted = new Map(config.bridges.map((b) => [b.name, b]));
-      for (const managed of [...this.bridges.values()]) if (!wanted.has(managed.name)) this.stepDeleteBridge(managed, steps);
-      // Ports leaving one bridge for another must leave first.
-      for (const want of config.bridges) {
-        const managed = this.bridges.get(want.name);
-        if (!managed) continue;
-        const keep = new Map(want.ports.map((e) => [e.label, e]));
-        for (const p of [...managed.ports.values()]) {
+      for (const want of config.bridges) checkAvailable(want);
+      // What goes: ports not wanted where they are (or wanted with another kind, netns, persistence).
+      const leaving: { managed: ManagedBridge; p: ManagedPort }[] = [];
+      for (const managed of this.bridges.values()) {
+        const want = wanted.get(managed.name);
+        const keep = new Map((want?.ports ?? []).map((e) => [e.label, e]));
+        for (const p of managed.ports.values()) {
           const next = keep.get(p.entry.label);
-          const stays = next ? samePort(p.entry, next) : p.origin === "auto" && matchesAny(p.entry.name, want.attachPatterns);
-          if (!stays) this.stepDeletePort(managed, p, steps);
+          const stays = want !== undefined && (next ? samePort(p.entry, next) : p.origin === "auto" && matchesAny(p.entry.name, want.attachPatterns));
+          if (!stays) leaving.push({ managed, p });
         }
       }
+      const leavingLabels = new Set(leaving.map((l) => l.p.entry.label));
+      // Phase 1: everything that may fail and disturbs no running port — new bridges, new ports, settings.
+      // A failure here is undone without having touched the traffic of any port that was running.
+      const afterRemovals: { bridge: string; entry: PortEntry }[] = [];
       for (const want of config.bridges) {
-        const managed = this.bridges.get(want.name);
+        let managed = this.bridges.get(want.name);
         if (!managed) {
-          this.stepAddBridge(want, steps);
-          continue;
-        }
-        checkAvailable(want);
-        try {
-          this.stepParams(managed, want.params, steps);
-        } catch (error) {
-          throw located(error, want.where && [...want.where, "parameters"]);
+          this.stepAddBridge({ ...want, ports: [] }, steps);
+          managed = this.bridge(want.name);
+        } else {
+          try {
+            this.stepParams(managed, want.params, steps);
+          } catch (error) {
+            throw located(error, want.where && [...want.where, "parameters"]);
+          }
         }
         for (const entry of want.ports) {
           const p = managed.ports.get(entry.label);
-          if (!p) this.stepAddPort(managed, entry, "config", steps);
-          else {
+          if (p && !leavingLabels.has(entry.label)) {
             p.origin = "config";
             if (!sameOptions(p.entry.options, entry.options)) this.stepPortOptions(managed, p, entry.options, steps);
-            p.entry = { ...p.entry, where: entry.where! };
-          }
+            managed.ports.get(entry.label)!.entry = { ...managed.ports.get(entry.label)!.entry, where: entry.where! };
+          } else if (leavingLabels.has(entry.label)) afterRemovals.push({ bridge: want.name, entry });
+          else this.stepAddPort(managed, entry, "config", steps);
         }
         const before = managed.config;
-        const patterns = want.attachPatterns.join(",") !== before.attachPatterns.join(",");
+        const m = managed;
         managed.config = { ...managed.config, attachPatterns: want.attachPatterns, pathCost: { ...want.pathCost }, portPriority: { ...want.portPriority } };
-        if (patterns) steps.push({ say: `bridge ${want.name}: attach-patterns ${fmt(want.attachPatterns)}`, undo: () => (managed.config = { ...managed.config, attachPatterns: before.attachPatterns }) });
+        steps.push({
+          say: before.attachPatterns.join(",") !== want.attachPatterns.join(",") ? `bridge ${want.name}: attach-patterns ${fmt(want.attachPatterns)}` : "",
+          undo: () => (m.config = { ...m.config, attachPatterns: before.attachPatterns, pathCost: before.pathCost, portPriority: before.portPriority }),
+        });
       }
+      // Phase 2: what goes.
+      for (const { managed, p } of leaving) if (managed.ports.get(p.entry.label) === p) this.stepDeletePort(managed, p, steps);
+      for (const managed of [...this.bridges.values()]) if (!wanted.has(managed.name)) this.stepDeleteBridge(managed, steps);
+      // Phase 3: ports that had to leave first (moved to another bridge, or changed kind).
+      for (const { bridge, entry } of afterRemovals) this.stepAddPort(this.bridge(bridge), entry, "config", steps);
     });
   }
 
@@ -345,7 +357,7 @@ export class Daemon {
       }
       throw error;
     }
-    return steps.map((s) => s.say);
+    return steps.map((s) => s.say).filter((say) => say !== "");
   }
 }
 

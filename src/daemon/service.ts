@@ -16,9 +16,9 @@ import { loadNative } from "../io/native.js";
 import type { Logger } from "../log.js";
 import { ConfigError, ConfigSource, parseConfig, type DaemonConfig } from "./config.js";
 import { configToYaml } from "./config-save.js";
-import { ControlSocket, DEFAULT_SOCKET } from "./control-socket.js";
+import { ControlSocket } from "./control-socket.js";
+import { DEFAULT_SOCKET } from "./paths.js";
 import { Daemon, LocatedError } from "./daemon.js";
-import { createMetricsRegistry, serveMetrics } from "./metrics.js";
 import { groupId } from "./users.js";
 
 export interface ServiceOptions {
@@ -91,10 +91,18 @@ export class Service {
         },
       });
       await this.control.listen();
-      if (config.metricsListen) this.metrics = await serveMetrics(config.metricsListen, createMetricsRegistry(this.daemon), this.log);
+      if (config.metricsListen) {
+        // prom-client is loaded only when metrics are on: a restart should not wait for what it does not use.
+        const { createMetricsRegistry, serveMetrics } = await import("./metrics.js");
+        this.metrics = await serveMetrics(config.metricsListen, createMetricsRegistry(this.daemon), this.log);
+      }
     } catch (error) {
       this.stop();
       throw error;
+    }
+    const patterns = config.bridges.filter((b) => b.attachPatterns.length > 0).map((b) => b.name);
+    if (patterns.length) {
+      this.log.warn("attach-patterns are kept but not acted on: attaching by pattern needs the link monitor, which is not in this build; attach from hook scripts (tapbridge addif)", { bridges: patterns });
     }
     this.log.info("daemon ready", { socket: this.socketPath, config: this.options.configFile ?? null, bridges: [...this.daemon.bridges.keys()], changes });
   }

@@ -1,0 +1,82 @@
+/**
+ * The shipped examples, run as users would run them: the daemon starts from
+ * each example config (inside a namespace of the test's own, so names such
+ * as eth0 are the test's), and the hook scripts attach and detach guests.
+ *
+ *   Xen:  u: uplink 10.65.0.254 ═ eth0 ┐
+ *                                      ├ xenbr0 (daemon in ns x)
+ *         g: eth0 10.65.0.1 ═ vif1.0 ──┘   ← added by vif-tapbridge online
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/daemon/config.js";
+import { Lab, run } from "../../src/testing/lab.js";
+import { CLI, cleanupDaemons, DaemonProcess, inNs, REPO, tempDir } from "./helpers.js";
+
+const lab = new Lab("tbe");
+const daemons: DaemonProcess[] = [];
+const EXAMPLES = join(REPO, "examples");
+
+afterAll(async () => {
+  for (const d of daemons) await d.stop();
+  cleanupDaemons();
+  await lab.destroy();
+});
+
+describe("example configs", () => {
+  it("every example parses and validates", () => {
+    const files = readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml"));
+    expect(files.sort()).toEqual(["isolated.yaml", "xen-xenbr0.yaml"]);
+    for (const f of files) expect(() => parseConfig(readFileSync(join(EXAMPLES, f), "utf8"), f), f).not.toThrow();
+  });
+
+  it("Xen: xenbr0 with the uplink; the vif-tapbridge hook attaches and detaches a guest's vif", async () => {
+    const x = await lab.netns("x");
+    const u = await lab.netns("u");
+    const g = await lab.netns("g");
+    await lab.veth({ ns: x, name: "eth0" }, { ns: u, name: "up0", address: "10.65.0.254/24" });
+    await lab.veth({ ns: x, name: "vif1.0" }, { ns: g, name: "eth0", address: "10.65.0.1/24" });
+    const d = await DaemonProcess.start({ dir: tempDir("x"), netns: x, configFile: join(EXAMPLES, "xen-xenbr0.yaml") });
+    daemons.push(d);
+    expect((await d.cli(["show"])).stdout).toMatch(/^xenbr0\t\t8000\.[0-9a-f]{12}\tno\t\teth0\n$/m);
+    const hook = (command: string) =>
+      inNs(x, ["env", "vif=vif1.0", "bridge=xenbr0", `TAPBRIDGE_SOCKET=${d.socket}`, `TAPBRIDGE=${process.execPath} ${CLI}`, "sh", join(EXAMPLES, "hooks", "vif-tapbridge"), command]);
+    const online = await hook("online");
+    expect(online.code, online.stderr).toBe(0);
+    expect((await d.cli(["show", "xenbr0"])).stdout).toContain("\t\t\t\t\t\t\tvif1.0\n");
+    const ping = await lab.exec(g, ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.65.0.254"], { allowFail: true });
+    expect(ping.code, ping.stdout).toBe(0);
+    expect((await hook("offline")).code).toBe(0);
+    expect((await d.cli(["show", "xenbr0"])).stdout).not.toContain("vif1.0");
+  });
+
+  it("KVM: qemu-ifup and qemu-ifdown put a VM's TAP on the bridge and take it off", async () => {
+    const q = await lab.netns("q");
+    const d = await DaemonProcess.start({ dir: tempDir("q"), netns: q, config: "bridges:\n  br0: {}\n" });
+    daemons.push(d);
+    await inNs(q, ["ip", "tuntap", "add", "mode", "tap", "vnet7"]);
+    const env = ["env", "TAPBRIDGE_BRIDGE=br0", `TAPBRIDGE_SOCKET=${d.socket}`, `TAPBRIDGE=${process.execPath} ${CLI}`];
+    const up = await inNs(q, [...env, "TAPBRIDGE_PORT_OPTIONS=:isolated", "sh", join(EXAMPLES, "hooks", "qemu-ifup"), "vnet7"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect((await d.cli(["link", "show", "-d"])).stdout).toMatch(/vnet7: <[^>]*UP[^>]*>.*\n.* isolated on /);
+    expect((await inNs(q, [...env, "sh", join(EXAMPLES, "hooks", "qemu-ifdown"), "vnet7"])).code).toBe(0);
+    expect((await d.cli(["show", "br0"])).stdout).not.toContain("vnet7");
+  });
+
+  it("isolated: the daemon creates the persistent TAPs, one of them isolated, and save writes the example back", async () => {
+    const i = await lab.netns("i");
+    const d = await DaemonProcess.start({ dir: tempDir("i"), netns: i, configFile: join(EXAMPLES, "isolated.yaml") });
+    daemons.push(d);
+    const links = await run(["ip", "-n", i, "-br", "link", "show"]);
+    for (const tap of ["iso-vm1", "iso-vm2", "iso-vm3"]) expect(links.stdout).toContain(tap);
+    expect((await d.cli(["link", "show", "dev", "iso-vm3", "-d", "-j"])).stdout).toContain('"isolated":true');
+    const saved = parseConfig((await d.cli(["save"])).stdout, "saved").config;
+    const example = parseConfig(readFileSync(join(EXAMPLES, "isolated.yaml"), "utf8"), "example").config;
+    const strip = (c: typeof saved) => c.bridges.map((b) => ({ ...b, where: undefined, ports: b.ports.map((p) => ({ ...p, where: undefined })) }));
+    expect(strip(saved)).toEqual(strip(example));
+    await d.stop();
+    // Persistent: still there after the daemon stopped.
+    expect((await run(["ip", "-n", i, "-br", "link", "show", "dev", "iso-vm1"], { allowFail: true })).code).toBe(0);
+  });
+});
