@@ -688,7 +688,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       fabric.hold(() => this.deliverOutbox(errors));
       if (errors.length > 0) this.reportErrors(errors);
     }
-    if (this.queued > 0) fabric.run("emit");
+    if (fabric.hasWork) fabric.run("emit");
   };
 
   private process(count: number): void {
@@ -758,6 +758,12 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     }
     this.queue.push({ port: port.index, frame: owned ? frame : frame.slice(), vnet: vnetHeader && !owned ? vnetHeader.slice() : vnetHeader });
     fabric.markReady(this);
+  }
+
+  /** @internal A frame an in-memory port's impairment (or a wire into it) dropped: counted under `reason`. */
+  countDrop(port: MemoryPort, reason: number, length: number): void {
+    const i = port.index;
+    if (i >= 0 && this.portsByIndex[i] === port && length >= 0) this.counters.drops[i * DROP_REASON_COUNT + reason]!++;
   }
 
   /** @internal Frames queued on in-memory ports. */

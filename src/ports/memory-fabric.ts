@@ -54,6 +54,11 @@ class Fabric {
     return this.depth > 0;
   }
 
+  /** Some bridge has frames queued. */
+  get hasWork(): boolean {
+    return this.ready.length > 0;
+  }
+
   get idle(): boolean {
     return this.depth === 0 && this.ready.length === 0 && this.continuation === undefined;
   }

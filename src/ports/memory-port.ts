@@ -13,7 +13,10 @@
  * (the bridge disables the port and flushes what it learned there, as Linux
  * does), `setLinkUp(true)` brings it back.
  */
-import { combine } from "./memory-fabric.js";
+import { ImpairedLink, type LinkStats } from "../impair/link.js";
+import type { ImpairmentSpec } from "../impair/spec.js";
+import { realScheduler, type Scheduler } from "../scheduler.js";
+import { combine, fabric } from "./memory-fabric.js";
 import { Port } from "./port.js";
 
 export interface ReceivedFrame {
@@ -35,9 +38,17 @@ export interface MemoryPortOptions {
 
 /** The bridge side of an in-memory port. */
 export interface MemoryPortSink {
+  readonly scheduler: Scheduler;
   inject(port: MemoryPort, frame: Uint8Array, vnetHeader?: Uint8Array): void;
+  /** Queue without draining; `owned`: the buffer is handed over (not copied). */
+  enqueue(port: MemoryPort, frame: Uint8Array, vnetHeader: Uint8Array | undefined, owned: boolean): void;
   setPortLink(port: MemoryPort, up: boolean, reason?: string): void;
+  countDrop(port: MemoryPort, reason: number, length: number): void;
+  reportErrors(errors: unknown[]): void;
 }
+
+/** Which way an impairment applies: frames the bridge sends to the port, frames the port sends to the bridge, or both. */
+export type Direction = "egress" | "ingress" | "both";
 
 export class MemoryPort extends Port {
   readonly kind = "memory" as const;
@@ -46,6 +57,8 @@ export class MemoryPort extends Port {
   keep: number;
   private readonly listeners = new Set<FrameListener>();
   private link: boolean;
+  private egressLink: ImpairedLink | undefined;
+  private ingressLink: ImpairedLink | undefined;
   /** Set by the bridge while the port is attached. */
   sink: MemoryPortSink | undefined;
 
@@ -59,8 +72,44 @@ export class MemoryPort extends Port {
 
   /** Hand a frame to the bridge as if it arrived on this port (the bridge copies it). */
   send(frame: Uint8Array, vnetHeader?: Uint8Array): void {
-    if (!this.sink) throw new Error(`port ${this.name} is not attached to a bridge`);
-    this.sink.inject(this, frame, vnetHeader);
+    const sink = this.sink;
+    if (!sink) throw new Error(`port ${this.name} is not attached to a bridge`);
+    if (!this.ingressLink) return sink.inject(this, frame, vnetHeader);
+    this.ingressLink.send(frame.slice(), vnetHeader?.slice());
+    if (!fabric.draining) fabric.run("throw");
+  }
+
+  /**
+   * Impair this port's link (netem's vocabulary, see impair/spec.ts) in one
+   * direction or both; `undefined` clears it. Changeable while frames flow.
+   */
+  impair(spec: ImpairmentSpec | undefined, direction: Direction = "both"): this {
+    if (direction !== "ingress") (this.egressLink ??= this.newLink("egress")).set(spec);
+    if (direction !== "egress") (this.ingressLink ??= this.newLink("ingress")).set(spec);
+    if (this.egressLink && !this.egressLink.impairment && this.egressLink.held === 0) this.egressLink = undefined;
+    if (this.ingressLink && !this.ingressLink.impairment && this.ingressLink.held === 0) this.ingressLink = undefined;
+    return this;
+  }
+
+  /** What the impairments did, per direction (zeros when never impaired). */
+  impairmentStats(): { egress?: LinkStats; ingress?: LinkStats } {
+    return { egress: this.egressLink?.stats, ingress: this.ingressLink?.stats };
+  }
+
+  private newLink(direction: "egress" | "ingress"): ImpairedLink {
+    // The bridge's scheduler, looked up when used: the port may be impaired before it is attached.
+    const current = () => this.sink?.scheduler ?? realScheduler;
+    const scheduler: Scheduler = { now: () => current().now(), after: (ms, fn) => current().after(ms, fn), every: (ms, fn) => current().every(ms, fn) };
+    const hooks = {
+      onDrop: (reason: number, length: number) => this.sink?.countDrop(this, reason, length),
+      afterRelease: () => {
+        if (fabric.hasWork && !fabric.draining) fabric.run("emit");
+      },
+      onError: (error: unknown) => this.sink?.reportErrors([error]),
+    };
+    return direction === "egress"
+      ? new ImpairedLink(scheduler, (f, v) => this.accept(f, v), hooks)
+      : new ImpairedLink(scheduler, (f, v) => this.sink?.enqueue(this, f, v, true), hooks);
   }
 
   /** Call `listener` with every frame the bridge sends to this port; returns a function that removes it. */
@@ -87,6 +136,11 @@ export class MemoryPort extends Port {
 
   /** Called by the bridge, outside its decision loop. Throws what listeners threw, after all ran. */
   deliver(frame: Uint8Array, vnetHeader?: Uint8Array): void {
+    if (this.egressLink) this.egressLink.send(frame, vnetHeader);
+    else this.accept(frame, vnetHeader);
+  }
+
+  private accept(frame: Uint8Array, vnetHeader?: Uint8Array): void {
     if (this.keep > 0) {
       this.received.push(vnetHeader ? { data: frame, vnetHeader } : { data: frame });
       // Trim in chunks: shifting one frame at a time is quadratic under a storm.
