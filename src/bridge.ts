@@ -31,6 +31,7 @@ import { NativePort } from "./io/native-port.js";
 import { silentLogger, type Logger } from "./log.js";
 import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
 import { MemoryPort } from "./ports/memory-port.js";
+import { Mirrors, type MirrorSink } from "./ports/mirror.js";
 import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from "./scheduler.js";
 import { Port, type PortFlagSettings, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
@@ -161,6 +162,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private readonly nativeSource: NativeBinding | (() => NativeBinding);
   private dp: NativeDataplane | undefined;
   private batch: Batch;
+  private readonly mirrors = new Mirrors(this.counters, MAX_PORTS);
   /** Injected in-memory frames waiting for the fabric: queue[queueHead..]. */
   private queue: QueuedFrame[] = [];
   private queueHead = 0;
@@ -284,6 +286,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portTable.recompute();
     this.fdb.flushPort(index, true);
     this.vlanTable.clearPort(index);
+    this.mirrors.clear(index);
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp);
@@ -292,6 +295,15 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
     }
     port.index = -1;
+  }
+
+  /**
+   * Mirror a port: `sink` gets a copy of every frame it receives (with the
+   * drop reason when the bridge sent it nowhere) and sends. Returns the
+   * function that stops mirroring. Captures and waitForFrame build on it.
+   */
+  mirror(portOrName: Port | string, sink: MirrorSink): () => void {
+    return this.mirrors.add(this.resolvePort(portOrName).index, sink);
   }
 
   /** Change per-port settings (`bridge link set` flags, state; VLAN keys replace the port's VLANs). */
@@ -693,7 +705,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private process(count: number): void {
     const batch = this.batch;
+    const mirrors = this.mirrors;
+    if (mirrors.active) mirrors.snapshot(batch, count);
     this.decider.decide(batch, count, this.clock());
+    if (mirrors.active) mirrors.emit(batch, count, this.clock());
     this.dp?.transmit(count);
     if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
   }

@@ -16,6 +16,7 @@
 import { ImpairedLink, type LinkStats } from "../impair/link.js";
 import type { ImpairmentSpec } from "../impair/spec.js";
 import { realScheduler, type Scheduler } from "../scheduler.js";
+import { FrameQueue } from "./frame-queue.js";
 import { combine, fabric } from "./memory-fabric.js";
 import { Port } from "./port.js";
 
@@ -116,6 +117,18 @@ export class MemoryPort extends Port {
   onFrame(listener: FrameListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A live tap: the frames the bridge sends to this port from now on (that
+   * pass `filter`), as an async iterator. `break` or `close()` ends it.
+   */
+  capture(filter?: (frame: Uint8Array) => boolean, options: { limit?: number } = {}): FrameQueue<Uint8Array> {
+    const queue: FrameQueue<Uint8Array> = new FrameQueue(() => stop(), options.limit);
+    const stop = this.onFrame((frame) => {
+      if (!filter || filter(frame)) queue.push(frame);
+    });
+    return queue;
   }
 
   /** Received frames so far, removing them. */

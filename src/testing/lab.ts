@@ -2,7 +2,8 @@
  * A lab of network namespaces for demos, tests and benchmarks: hosts are
  * namespaces, links are veth pairs. Every name carries a unique prefix, and
  * everything made is recorded and removed by `destroy()` — on success, on
- * failure, and (best effort) when the process is interrupted.
+ * failure, on exit, and on SIGINT/SIGTERM/SIGHUP (re-raised afterwards when
+ * nothing else handles the signal).
  *
  * Commands run asynchronously: a bridge in the same process forwards on the
  * same event loop, so nothing here may block it.
@@ -136,4 +137,16 @@ function installExitHandler(): void {
   process.on("exit", () => {
     for (const lab of liveLabs) lab.destroySync();
   });
+  // A signal ends the process without "exit" handlers: clean up first. When
+  // nobody else listens, re-raise it so the process ends as it would have.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      for (const lab of liveLabs) lab.destroySync();
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
 }
