@@ -386,6 +386,11 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     }
   }
 
+  /** Stop waiting to re-attach a deleted interface of this label (delif of a port whose device is gone). */
+  cancelReattach(label: string): boolean {
+    return this.links?.cancelReattach(label) ?? false;
+  }
+
   /** Whether the port's link is up (as far as the bridge knows). */
   portLinkUp(portOrName: Port | string): boolean {
     return !this.linkDown[this.resolvePort(portOrName).index];

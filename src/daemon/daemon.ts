@@ -110,6 +110,8 @@ export class Daemon {
     });
     const managed = new ManagedBridge(bridge, { ...config, ports: [], pathCost: {}, portPriority: {} });
     this.bridges.set(config.name, managed);
+    bridge.on("port-removed", (e) => this.portGone(managed, e.port, e.reason));
+    bridge.on("port-reattached", (e) => this.portBack(managed, e.port));
     steps.push({
       say: `bridge ${config.name} added`,
       undo: () => {
@@ -134,7 +136,14 @@ export class Daemon {
   // ── ports ───────────────────────────────────────────────────────────
 
   addPort(bridgeName: string, entry: PortEntry, origin: PortOrigin = "cli"): string[] {
-    return this.transaction((steps) => this.stepAddPort(this.bridge(bridgeName), entry, origin, steps));
+    const managed = this.bridge(bridgeName);
+    const present = managed.ports.get(entry.label);
+    // A hook script and auto-attach may both add the same interface: the second is told there is nothing to do.
+    if (present && present.entry.kind === entry.kind && sameOptions(present.entry.options, entry.options)) {
+      if (present.origin === "auto" && origin !== "auto") present.origin = origin;
+      return [];
+    }
+    return this.transaction((steps) => this.stepAddPort(managed, entry, origin, steps));
   }
 
   deletePort(bridgeName: string, label: string): string[] {
@@ -178,7 +187,32 @@ export class Daemon {
     managed.config.ports = managed.config.ports.filter((e) => e.label !== label);
     delete managed.config.pathCost[label];
     delete managed.config.portPriority[label];
-    if (!managed.bridge.isClosed) managed.bridge.removePort(p.port, reason);
+    if (managed.bridge.isClosed) return;
+    if (p.port.index >= 0) managed.bridge.removePort(p.port, reason);
+    else managed.bridge.cancelReattach(label);
+  }
+
+  /**
+   * The bridge closed a port by itself: its device or namespace was deleted.
+   * An auto-attached port is forgotten (its pattern takes it again if it
+   * returns); a configured one stays in the configuration, detached, and
+   * the bridge re-attaches it when its device is back.
+   */
+  private portGone(managed: ManagedBridge, label: string, reason: string): void {
+    if (reason === "removed" || reason === "closed") return;
+    const p = managed.ports.get(label);
+    if (!p) return;
+    if (p.origin === "auto") {
+      managed.ports.delete(label);
+      managed.config.ports = managed.config.ports.filter((e) => e.label !== label);
+      this.log.info("auto-attached port detached", { bridge: managed.name, port: label, reason });
+    }
+  }
+
+  private portBack(managed: ManagedBridge, label: string): void {
+    const p = managed.ports.get(label);
+    const port = managed.bridge.findPort(label);
+    if (p && port) p.port = port;
   }
 
   /** Change port options by name (`hairpin: true`, `learning: false`), live. Options not named keep their values. */

@@ -18,7 +18,9 @@ import { ConfigError, ConfigSource, parseConfig, type DaemonConfig } from "./con
 import { configToYaml } from "./config-save.js";
 import { ControlSocket } from "./control-socket.js";
 import { DEFAULT_SOCKET } from "./paths.js";
+import { AutoAttach } from "./auto-attach.js";
 import { Daemon, LocatedError } from "./daemon.js";
+import { LinkMonitor } from "../io/link-monitor.js";
 import { groupId } from "./users.js";
 
 export interface ServiceOptions {
@@ -36,10 +38,12 @@ export class Service {
   private metrics: Server | undefined;
   private config: DaemonConfig = { bridges: [] };
   private readonly started = Date.now();
+  private readonly autoAttach: AutoAttach;
   socketPath = DEFAULT_SOCKET;
 
   constructor(private readonly options: ServiceOptions) {
     this.daemon = new Daemon({ logger: options.logger });
+    this.autoAttach = new AutoAttach(this.daemon, () => LinkMonitor.shared(), options.logger);
   }
 
   private get log(): Logger {
@@ -100,10 +104,7 @@ export class Service {
       this.stop();
       throw error;
     }
-    const patterns = config.bridges.filter((b) => b.attachPatterns.length > 0).map((b) => b.name);
-    if (patterns.length) {
-      this.log.warn("attach-patterns are kept but not acted on: attaching by pattern needs the link monitor, which is not in this build; attach from hook scripts (tapbridge addif)", { bridges: patterns });
-    }
+    this.autoAttach.refresh();
     this.log.info("daemon ready", { socket: this.socketPath, config: this.options.configFile ?? null, bridges: [...this.daemon.bridges.keys()], changes });
   }
 
@@ -113,6 +114,7 @@ export class Service {
       if (!this.options.configFile) throw new TapbridgeError("ENOCONFIG", "the daemon was started without a config file (-c FILE): nothing to reload");
       const { config, source } = this.read();
       const changes = this.applyLocated(config, source);
+      this.autoAttach.refresh();
       const notes: string[] = [];
       if ((config.socket ?? null) !== (this.config.socket ?? null) || config.group !== this.config.group) notes.push("control socket changes take effect at the next start");
       if ((config.metricsListen ?? null) !== (this.config.metricsListen ?? null)) notes.push("metrics listen changes take effect at the next start");
@@ -148,6 +150,7 @@ export class Service {
   }
 
   stop(): void {
+    this.autoAttach.close();
     this.control?.close();
     this.metrics?.close();
     this.daemon.close();

@@ -108,12 +108,17 @@ export function showBridge(managed: ManagedBridge): ShowBridge {
     name: managed.name,
     id: bridgeId(managed),
     stp: managed.config.params.stp,
-    interfaces: [...managed.ports.keys()].sort(byteOrder),
+    interfaces: [...managed.ports.values()].filter(attached).map((p) => p.entry.label).sort(byteOrder),
   };
 }
 
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A port whose device is there (a configured port whose device was deleted waits, detached, to be re-attached). */
+export function attached(p: ManagedPort): boolean {
+  return p.port.index >= 0;
 }
 
 export function portNumber(p: ManagedPort): number {
@@ -158,7 +163,7 @@ function portId(priority: number, no: number): string {
 export function showStp(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined): StpBridgeView {
   const id = bridgeId(managed);
   const params = managed.config.params;
-  const ports = [...managed.ports.values()].sort((a, b) => portNumber(a) - portNumber(b));
+  const ports = [...managed.ports.values()].filter(attached).sort((a, b) => portNumber(a) - portNumber(b));
   return {
     name: managed.name,
     bridge_id: id,
@@ -251,7 +256,7 @@ async function ipLinks(managed: ManagedBridge): Promise<Map<string, IpLink>> {
 export async function linkRows(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined, dev?: string): Promise<LinkRow[]> {
   const links = await ipLinks(managed);
   const rows: LinkRow[] = [];
-  const ports = [...managed.ports.values()].filter((p) => dev === undefined || p.entry.label === dev || p.entry.name === dev);
+  const ports = [...managed.ports.values()].filter((p) => attached(p) && (dev === undefined || p.entry.label === dev || p.entry.name === dev));
   for (const p of ports.sort((a, b) => (a.port.ifindex ?? 0) - (b.port.ifindex ?? 0))) {
     const link = links.get(p.entry.label);
     const s = managed.bridge.portSettings(p.port);

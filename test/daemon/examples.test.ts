@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/daemon/config.js";
 import { Lab, run } from "../../src/testing/lab.js";
-import { CLI, cleanupDaemons, DaemonProcess, inNs, REPO, tempDir } from "./helpers.js";
+import { CLI, cleanupDaemons, DaemonProcess, inNs, REPO, tempDir, until } from "./helpers.js";
 
 const lab = new Lab("tbe");
 const daemons: DaemonProcess[] = [];
@@ -31,24 +31,33 @@ describe("example configs", () => {
     for (const f of files) expect(() => parseConfig(readFileSync(join(EXAMPLES, f), "utf8"), f), f).not.toThrow();
   });
 
-  it("Xen: xenbr0 with the uplink; the vif-tapbridge hook attaches and detaches a guest's vif", async () => {
+  it("Xen: xenbr0 with the uplink; vif* interfaces are attached as they appear and dropped when deleted; the vif-tapbridge hook adds others", async () => {
     const x = await lab.netns("x");
     const u = await lab.netns("u");
     const g = await lab.netns("g");
     await lab.veth({ ns: x, name: "eth0" }, { ns: u, name: "up0", address: "10.65.0.254/24" });
-    await lab.veth({ ns: x, name: "vif1.0" }, { ns: g, name: "eth0", address: "10.65.0.1/24" });
     const d = await DaemonProcess.start({ dir: tempDir("x"), netns: x, configFile: join(EXAMPLES, "xen-xenbr0.yaml") });
     daemons.push(d);
     expect((await d.cli(["show"])).stdout).toMatch(/^xenbr0\t\t8000\.[0-9a-f]{12}\tno\t\teth0\n$/m);
-    const hook = (command: string) =>
-      inNs(x, ["env", "vif=vif1.0", "bridge=xenbr0", `TAPBRIDGE_SOCKET=${d.socket}`, `TAPBRIDGE=${process.execPath} ${CLI}`, "sh", join(EXAMPLES, "hooks", "vif-tapbridge"), command]);
-    const online = await hook("online");
-    expect(online.code, online.stderr).toBe(0);
-    expect((await d.cli(["show", "xenbr0"])).stdout).toContain("\t\t\t\t\t\t\tvif1.0\n");
+    // A guest starts: Xen creates vif1.0 in dom0 (here: after the daemon started).
+    await lab.veth({ ns: x, name: "vif1.0" }, { ns: g, name: "eth0", address: "10.65.0.1/24" });
+    await until(async () => (await d.cli(["show", "xenbr0"])).stdout.includes("\t\t\t\t\t\t\tvif1.0\n"), "vif1.0 to be auto-attached");
     const ping = await lab.exec(g, ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.65.0.254"], { allowFail: true });
     expect(ping.code, ping.stdout).toBe(0);
+    expect(d.logs().some((l) => l.msg === "port auto-attached" && l.port === "vif1.0")).toBe(true);
+    // The guest goes: the vif is deleted, and leaves the bridge.
+    await run(["ip", "-n", x, "link", "del", "vif1.0"]);
+    await until(async () => !(await d.cli(["show", "xenbr0"])).stdout.includes("vif1.0"), "vif1.0 to be dropped");
+    expect((await d.cli(["save"])).stdout).not.toContain("vif1.0");
+    // The hook script serves interfaces the patterns do not name.
+    await lab.veth({ ns: x, name: "guest7" }, { ns: g, name: "eth7" });
+    const hook = (command: string) =>
+      inNs(x, ["env", "vif=guest7", "bridge=xenbr0", `TAPBRIDGE_SOCKET=${d.socket}`, `TAPBRIDGE=${process.execPath} ${CLI}`, "sh", join(EXAMPLES, "hooks", "vif-tapbridge"), command]);
+    const online = await hook("online");
+    expect(online.code, online.stderr).toBe(0);
+    expect((await d.cli(["show", "xenbr0"])).stdout).toContain("\t\t\t\t\t\t\tguest7\n");
     expect((await hook("offline")).code).toBe(0);
-    expect((await d.cli(["show", "xenbr0"])).stdout).not.toContain("vif1.0");
+    expect((await d.cli(["show", "xenbr0"])).stdout).not.toContain("guest7");
   });
 
   it("KVM: qemu-ifup and qemu-ifdown put a VM's TAP on the bridge and take it off", async () => {
