@@ -106,6 +106,8 @@ export class Daemon {
       ageingTime: config.params.ageingTime,
       ...(config.fdbMaxEntries !== undefined ? { maxFdbEntries: config.fdbMaxEntries } : {}),
       ...(config.groupFwdMask !== undefined ? { groupFwdMask: config.groupFwdMask } : {}),
+      ...(config.vlanFiltering !== undefined ? { vlanFiltering: config.vlanFiltering } : {}),
+      ...(config.vlanProtocol !== undefined ? { vlanProtocol: VLAN_PROTOCOLS[config.vlanProtocol] } : {}),
       ...(this.native ? { native: this.native } : {}),
     });
     const managed = new ManagedBridge(bridge, { ...config, ports: [], pathCost: {}, portPriority: {} });
@@ -300,6 +302,52 @@ export class Daemon {
     });
   }
 
+  /** vlan-filtering and vlan-protocol, changed in place. */
+  private stepVlanKeys(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
+    const before = { filtering: managed.config.vlanFiltering, protocol: managed.config.vlanProtocol };
+    const bridge = managed.bridge;
+    const was = { filtering: bridge.vlanFiltering, protocol: bridge.vlanProtocol };
+    try {
+      if (want.vlanFiltering !== before.filtering && want.vlanFiltering !== undefined) bridge.vlanFiltering = want.vlanFiltering;
+      if (want.vlanProtocol !== before.protocol) bridge.vlanProtocol = VLAN_PROTOCOLS[want.vlanProtocol ?? "802.1q"];
+    } catch (error) {
+      throw located(error, want.where && [...want.where, "vlan-filtering"]);
+    }
+    if (want.vlanFiltering === before.filtering && want.vlanProtocol === before.protocol) return;
+    managed.config = { ...managed.config, vlanFiltering: want.vlanFiltering!, vlanProtocol: want.vlanProtocol! };
+    steps.push({
+      say: `bridge ${managed.name}: vlan-filtering ${fmt(before.filtering)} → ${fmt(want.vlanFiltering)}, vlan-protocol ${fmt(before.protocol)} → ${fmt(want.vlanProtocol)}`,
+      undo: () => {
+        bridge.vlanProtocol = was.protocol;
+        if (bridge.vlanFiltering !== was.filtering) bridge.vlanFiltering = was.filtering;
+        managed.config = { ...managed.config, vlanFiltering: before.filtering!, vlanProtocol: before.protocol! };
+      },
+    });
+  }
+
+  /** `bridge vlan add/del`: change a port's VLANs live; the port's options follow in Linux terms (vlans, untagged, pvid). */
+  changeVlan(bridgeName: string, label: string, change: { add?: { vid: number; pvid: boolean; untagged: boolean }; del?: number }): string[] {
+    const managed = this.bridge(bridgeName);
+    const p = managed.port(label);
+    const bridge = managed.bridge;
+    if (change.add) bridge.addVlan(p.port, change.add.vid, change.add);
+    if (change.del !== undefined && !bridge.deleteVlan(p.port, change.del)) throw new TapbridgeError("ENOENT", `port ${p.entry.label} is not a member of VLAN ${change.del}`);
+    const entries = bridge.vlans().find((v) => v.port === p.port.label)?.vlans ?? [];
+    const options: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(p.entry.options)) if (!VLAN_OPTION_KEYS.has(k)) options[k] = v;
+    const tagged = entries.filter((e) => !e.untagged).map((e) => e.vid);
+    const untagged = entries.filter((e) => e.untagged).map((e) => e.vid);
+    const pvid = entries.find((e) => e.pvid)?.vid;
+    if (tagged.length) options.vlans = tagged.join(",");
+    if (untagged.length) options.untagged = untagged.join(",");
+    if (pvid !== undefined) options.pvid = pvid;
+    const config: PortConfig = {};
+    for (const [key, value] of Object.entries(options)) applyPortOptionValue(config, key, value);
+    p.entry = { ...p.entry, options, config };
+    managed.config.ports = managed.config.ports.map((e) => (e.label === p.entry.label ? p.entry : e));
+    return [change.add ? `port ${p.entry.label} of ${managed.name}: vlan ${change.add.vid}${change.add.pvid ? " pvid" : ""}${change.add.untagged ? " untagged" : ""} added` : `port ${p.entry.label} of ${managed.name}: vlan ${change.del} deleted`];
+  }
+
   // ── whole configurations ────────────────────────────────────────────
 
   /**
@@ -337,6 +385,7 @@ export class Daemon {
           } catch (error) {
             throw located(error, want.where && [...want.where, "parameters"]);
           }
+          this.stepVlanKeys(managed, want, steps);
         }
         for (const entry of want.ports) {
           const p = managed.ports.get(entry.label);
@@ -399,6 +448,9 @@ export class Daemon {
 function optionField(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+const VLAN_PROTOCOLS = { "802.1q": "802.1Q", "802.1ad": "802.1ad" } as const;
+const VLAN_OPTION_KEYS = new Set(["access", "trunk", "native", "pvid", "vlans", "untagged"]);
 
 const PARAM_KEYS: Record<keyof BridgeParams, string> = {
   stp: "stp",
@@ -470,8 +522,6 @@ export function notAvailable(feature: string): TapbridgeError {
 function checkAvailable(config: BridgeConfig): void {
   const at = (key: string) => (config.where ? [...config.where, key] : undefined);
   if (config.params.stp) throw located(notAvailable("STP"), config.where && [...config.where, "parameters", "stp"]);
-  if (config.vlanFiltering) throw located(notAvailable("VLAN filtering"), at("vlan-filtering"));
-  if (config.vlanProtocol === "802.1ad") throw located(notAvailable("VLAN protocol 802.1ad"), at("vlan-protocol"));
   if (config.fdbMaxLearned !== undefined) throw located(notAvailable("A limit on learned FDB entries (fdb-max-learned)"), at("fdb-max-learned"));
 }
 

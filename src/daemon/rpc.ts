@@ -20,7 +20,7 @@ import { TapbridgeError } from "../errors.js";
 import { parseMac } from "../core/frame.js";
 import { DEFAULT_PARAMS, portEntryFromOptions, type BridgeParams } from "./config.js";
 import { notAvailable, type Daemon, type ManagedBridge } from "./daemon.js";
-import { fdbRows, linkRows, showBridge, showMacs, showStp } from "./views.js";
+import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows } from "./views.js";
 
 export interface RpcContext {
   daemon: Daemon;
@@ -192,22 +192,24 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
   }),
   "vlan.show": method({
     params: z.strictObject({ dev: name.optional() }),
-    help: "VLAN membership of ports (bridge vlan show); empty while bridges are VLAN-unaware",
-    run: () => [],
+    help: "VLAN membership of ports (bridge vlan show); a VLAN-unaware bridge lists none, as Linux with vlan_filtering 0",
+    run: (ctx, p) => {
+      const bridges = p.dev ? [ownerOfDev(ctx, p.dev)] : [...ctx.daemon.bridges.values()];
+      return bridges.flatMap((b) => vlanRows(b, p.dev));
+    },
   }),
   "vlan.add": method({
     params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094), pvid: z.boolean().optional(), untagged: z.boolean().optional() }),
-    help: "add a VLAN to a port",
-    run: () => {
-      throw notAvailable("VLAN filtering");
+    help: "add a VLAN to a port, or change its flags (bridge vlan add)",
+    run: (ctx, p) => {
+      const b = ownerOfDev(ctx, p.dev);
+      return changes(ctx.daemon.changeVlan(b.name, p.dev, { add: { vid: p.vid, pvid: p.pvid ?? false, untagged: p.untagged ?? false } }));
     },
   }),
   "vlan.del": method({
     params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094) }),
-    help: "remove a VLAN from a port",
-    run: () => {
-      throw notAvailable("VLAN filtering");
-    },
+    help: "remove a VLAN from a port (bridge vlan del)",
+    run: (ctx, p) => changes(ctx.daemon.changeVlan(ownerOfDev(ctx, p.dev).name, p.dev, { del: p.vid })),
   }),
   save: method({ params: z.strictObject({ bridge: name.optional() }), help: "the running configuration as YAML", run: (ctx, p) => ({ yaml: ctx.save(p.bridge) }) }),
   reload: method({ params: z.strictObject({}), help: "re-read the config file and apply the difference", run: async (ctx) => changes(await ctx.reload()) }),

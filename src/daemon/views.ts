@@ -280,3 +280,19 @@ export async function linkRows(managed: ManagedBridge, speedCost: (p: ManagedPor
   }
   return rows;
 }
+
+/** `bridge -j vlan show` rows: a port's VIDs with "PVID" / "Egress Untagged" flags; none while the bridge is VLAN-unaware. */
+export function vlanRows(managed: ManagedBridge, dev?: string): { ifname: string; vlans: { vlan: number; flags?: string[] }[] }[] {
+  if (!managed.bridge.vlanFiltering) return [];
+  const labels = new Map([...managed.ports.values()].filter(attached).map((p) => [p.port.label, p.entry.label]));
+  return managed.bridge
+    .vlans()
+    .filter((v) => labels.has(v.port) && (dev === undefined || v.port === dev || labels.get(v.port) === dev || v.port.split("@")[0] === dev))
+    .map((v) => ({
+      ifname: labels.get(v.port)!,
+      vlans: v.vlans.map((e) => {
+        const flags = [...(e.pvid ? ["PVID"] : []), ...(e.untagged ? ["Egress Untagged"] : [])];
+        return flags.length ? { vlan: e.vid, flags } : { vlan: e.vid };
+      }),
+    }));
+}

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe("example configs", () => {
   it("every example parses and validates", () => {
     const files = readdirSync(EXAMPLES).filter((f) => f.endsWith(".yaml"));
-    expect(files.sort()).toEqual(["isolated.yaml", "xen-xenbr0.yaml"]);
+    expect(files.sort()).toEqual(["isolated.yaml", "kvm-vlans.yaml", "xen-xenbr0.yaml"]);
     for (const f of files) expect(() => parseConfig(readFileSync(join(EXAMPLES, f), "utf8"), f), f).not.toThrow();
   });
 
