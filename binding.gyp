@@ -11,6 +11,7 @@
             "native/packet.cc",
             "native/netns.cc",
             "native/gso.cc",
+            "native/vlan.cc",
             "native/peercred.cc",
             "native/rtnl.cc",
             "native/link-watcher.cc"

@@ -9,10 +9,12 @@
  * `"msg":"bridge stopped"` after SIGTERM.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Bridge, PortStats } from "../src/bridge.js";
+import type { Bridge, PortStats, PortVlans } from "../src/bridge.js";
 
-const BIN = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
+// dist/bench/ when built, bench/ when run from sources (tests import it too).
+const BIN = ["../../bin/tapbridge.js", "../bin/tapbridge.js"].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p))!;
 
 /** A port's counters as the status line carries them (Bridge.portStats). */
 export type PortStatus = PortStats;
@@ -23,6 +25,8 @@ export type DataplaneStatus = NonNullable<ReturnType<Bridge["dataplaneStats"]>>;
 export interface Status {
   ports: PortStatus[];
   dataplane: DataplaneStatus | undefined;
+  /** Per port, its VLANs and their counters (when the bridge filters VLANs). */
+  vlans?: PortVlans[];
 }
 
 type Line = Record<string, unknown>;
@@ -105,7 +109,11 @@ export class TapbridgeProcess {
     const reply = this.waitFor((l) => l.msg === "status", 5000, "status");
     this.child.kill("SIGUSR1");
     const line = await reply;
-    return { ports: (line.ports as PortStatus[]) ?? [], dataplane: line.dataplane as DataplaneStatus | undefined };
+    return {
+      ports: (line.ports as PortStatus[]) ?? [],
+      dataplane: line.dataplane as DataplaneStatus | undefined,
+      ...(line.vlans ? { vlans: line.vlans as PortVlans[] } : {}),
+    };
   }
 
   /** SIGTERM and wait for a clean exit (SIGKILL after a grace period). */

@@ -6,6 +6,7 @@
 #include "peercred.h"
 #include "link-watcher.h"
 #include "port.h"
+#include "vlan.h"
 
 namespace {
 
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("HEADROOM", kHeadroom);
   c.Set("VNET_HDR_LEN", kVnetHdrLen);
   c.Set("MAX_PORTS", kMaxPorts);
+  c.Set("VLAN_UNTAGGED_WORDS", kVlanUntaggedWords);
   c.Set("EGRESS_WORDS", kEgressWords);
   c.Set("PORT_STAT_COUNT", kPortStatCount);
   c.Set("DP_STAT_COUNT", kDpStatCount);

@@ -6,7 +6,8 @@
 // scope, microtasks). transmit() walks the egress bitmasks port by port: a
 // TAP gets one writev per frame, an AF_PACKET socket one sendmmsg per call
 // (segmenting GSO frames / completing checksums in a scratch buffer when the
-// socket takes no virtio-net header). Nothing on the frame path allocates.
+// socket takes no virtio-net header), a VLAN tag spliced in or skipped per
+// (frame, port) with iovecs (vlan.h). Nothing on the frame path allocates.
 #include "dataplane.h"
 
 #include <linux/if_tun.h>
@@ -155,11 +156,13 @@ Napi::Function Dataplane::Init(Napi::Env env) {
                          InstanceMethod<&Dataplane::Close>("close"),
                          InstanceMethod<&Dataplane::RefMethod>("ref"),
                          InstanceMethod<&Dataplane::UnrefMethod>("unref"),
+                         InstanceMethod<&Dataplane::SetVlanEgress>("setVlanEgress"),
                          InstanceAccessor<&Dataplane::GetSlab>("slab", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetRxPort>("rxPort", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetFrameOffset>("frameOffset", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetFrameLength>("frameLength", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetEgress>("egress", napi_enumerable),
+                         InstanceAccessor<&Dataplane::GetFrameTag>("frameTag", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetPortStats>("portStats", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetDpStats>("dpStats", napi_enumerable),
                      });
@@ -192,6 +195,7 @@ Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplan
   Napi::Uint32Array off = Napi::Uint32Array::New(env, batchSize_);
   Napi::Uint32Array len = Napi::Uint32Array::New(env, batchSize_);
   Napi::Uint32Array egress = Napi::Uint32Array::New(env, static_cast<size_t>(batchSize_) * kEgressWords);
+  Napi::Uint32Array tags = Napi::Uint32Array::New(env, batchSize_);
   Napi::Float64Array ps = Napi::Float64Array::New(env, kMaxPorts * kPortStatCount);
   Napi::Float64Array ds = Napi::Float64Array::New(env, kDpStatCount);
   if (env.IsExceptionPending()) return;
@@ -199,12 +203,14 @@ Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplan
   frameOffset_ = off.Data();
   frameLength_ = len.Data();
   egress_ = egress.Data();
+  frameTag_ = tags.Data();
   portStats_ = ps.Data();
   dpStats_ = ds.Data();
   rxPortRef_ = Napi::Persistent(Napi::Object(env, rx));
   frameOffsetRef_ = Napi::Persistent(Napi::Object(env, off));
   frameLengthRef_ = Napi::Persistent(Napi::Object(env, len));
   egressRef_ = Napi::Persistent(Napi::Object(env, egress));
+  frameTagRef_ = Napi::Persistent(Napi::Object(env, tags));
   portStatsRef_ = Napi::Persistent(Napi::Object(env, ps));
   dpStatsRef_ = Napi::Persistent(Napi::Object(env, ds));
   onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -212,11 +218,14 @@ Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplan
   asyncContext_.reset(new Napi::AsyncContext(env, "tapbridge:batch"));
 
   txMsgs_.reset(new struct mmsghdr[kTxQueueCap]());
-  txIovs_.reset(new struct iovec[2 * kTxQueueCap]());
+  txIovs_.reset(new struct iovec[kTxIovsPerMsg * kTxQueueCap]());
   txLens_.reset(new uint32_t[kTxQueueCap]());
+  txVlan_.reset(new VlanScratch[kTxQueueCap]());
+  retag_.reset(new uint8_t[static_cast<size_t>(slotSize_) + kVlanHlen]);
   txq_.msgs = txMsgs_.get();
   txq_.iovs = txIovs_.get();
   txq_.lens = txLens_.get();
+  txq_.vlan = txVlan_.get();
   txq_.cap = kTxQueueCap;
   scratch_.reset(new uint8_t[kScratchSize]);
   scratchCap_ = kScratchSize;
@@ -428,6 +437,22 @@ Napi::Value Dataplane::RefMethod(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setVlanEgress(untagged): the per-(port, VID) untagged bitmap, kept (a
+// reference) and read by every transmit from now on.
+Napi::Value Dataplane::SetVlanEgress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() != kVlanUntaggedWords) {
+    ThrowType(env, "setVlanEgress(untagged) needs a Uint32Array of " + std::to_string(kVlanUntaggedWords) + " words (4096 VIDs x " +
+                       std::to_string(kEgressWords) + ")");
+    return env.Undefined();
+  }
+  Napi::Uint32Array a = info[0].As<Napi::Uint32Array>();
+  vlanUntaggedRef_ = Napi::Persistent(Napi::Object(env, a));
+  vlanUntagged_ = a.Data();
+  return env.Undefined();
+}
+
 Napi::Value Dataplane::UnrefMethod(const Napi::CallbackInfo& info) {
   refed_ = false;
   for (Port* p : ports_)
@@ -556,13 +581,36 @@ void Dataplane::TransmitTo(Port* port, uint32_t count) {
     if (!(egress_[i * kEgressWords + word] & bit)) continue;
     const size_t slotStart = static_cast<size_t>(i) * slotSize_;
     const size_t off = frameOffset_[i];
-    const uint32_t len = frameLength_[i];
+    uint32_t len = frameLength_[i];
     if (len < 14 || off < slotStart + kVnetArea || off + len > slotStart + slotSize_) {
       stats[kTxErrors] += 1;  // descriptor does not fit its slot
       continue;
     }
     const uint8_t* vnet = slab_ + slotStart;
     const uint8_t* frame = slab_ + off;
+    // VLAN egress (vlan.h): a tag spliced in or skipped with iovecs, no copy.
+    const uint32_t tag = frameTag_[i];
+    const VlanForm form = VlanEgressForm(tag, frame, len, port->index, vlanUntagged_);
+    uint8_t retagVnet[kVnetHdrLen];
+    if (form != VlanForm::kAsIs) {
+      uint32_t wire;
+      if (isTap) {
+        VlanScratch s;
+        struct iovec iov[kTxIovsPerMsg];
+        int n = VlanIov(form, tag, vnet, true, frame, len, &s, iov, &wire);
+        TapSendIov(port, iov, n, wire, stats);
+        continue;
+      }
+      if (port->vnet || (!(vnet[1] & 0x7f) && !(vnet[0] & 1))) {
+        TxQueueCommit(&txq_, VlanIov(form, tag, vnet, port->vnet, frame, len, TxQueueVlan(&txq_), TxQueueIov(&txq_), &wire), wire);
+        if (txq_.count == txq_.cap) flush();
+        continue;
+      }
+      // Software GSO or checksum copy the frame anyway: they start from a re-tagged copy.
+      len = VlanRetagCopy(form, tag, vnet, frame, len, retag_.get(), retagVnet);
+      frame = retag_.get();
+      vnet = retagVnet;
+    }
     if (isTap) {
       TapSend(port, vnet, frame, len, stats);
       continue;

@@ -10,6 +10,7 @@
 #include "gso.h"
 #include "packet.h"
 #include "port.h"
+#include "vlan.h"
 
 namespace tapbridge {
 
@@ -30,12 +31,14 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value RefMethod(const Napi::CallbackInfo& info);
   Napi::Value UnrefMethod(const Napi::CallbackInfo& info);
+  Napi::Value SetVlanEgress(const Napi::CallbackInfo& info);
 
   Napi::Value GetSlab(const Napi::CallbackInfo&) { return slabRef_.Value(); }
   Napi::Value GetRxPort(const Napi::CallbackInfo&) { return rxPortRef_.Value(); }
   Napi::Value GetFrameOffset(const Napi::CallbackInfo&) { return frameOffsetRef_.Value(); }
   Napi::Value GetFrameLength(const Napi::CallbackInfo&) { return frameLengthRef_.Value(); }
   Napi::Value GetEgress(const Napi::CallbackInfo&) { return egressRef_.Value(); }
+  Napi::Value GetFrameTag(const Napi::CallbackInfo&) { return frameTagRef_.Value(); }
   Napi::Value GetPortStats(const Napi::CallbackInfo&) { return portStatsRef_.Value(); }
   Napi::Value GetDpStats(const Napi::CallbackInfo&) { return dpStatsRef_.Value(); }
 
@@ -63,11 +66,15 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   uint32_t* frameOffset_ = nullptr;
   uint32_t* frameLength_ = nullptr;
   uint32_t* egress_ = nullptr;
+  uint32_t* frameTag_ = nullptr;
+  // VLAN egress: the per-(port, VID) untagged bitmap owned by TypeScript (vlan.h); null until set.
+  const uint32_t* vlanUntagged_ = nullptr;
   double* portStats_ = nullptr;
   double* dpStats_ = nullptr;
 
   Napi::Reference<Napi::ArrayBuffer> slabRef_;
   Napi::ObjectReference rxPortRef_, frameOffsetRef_, frameLengthRef_, egressRef_, portStatsRef_, dpStatsRef_;
+  Napi::ObjectReference frameTagRef_, vlanUntaggedRef_;
   Napi::FunctionReference onBatch_;
   Napi::FunctionReference onPortEvent_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
@@ -79,6 +86,9 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   std::unique_ptr<struct mmsghdr[]> txMsgs_;
   std::unique_ptr<struct iovec[]> txIovs_;
   std::unique_ptr<uint32_t[]> txLens_;
+  std::unique_ptr<VlanScratch[]> txVlan_;
+  // A re-tagged contiguous copy of one frame, the input of software GSO/checksum.
+  std::unique_ptr<uint8_t[]> retag_;
   std::unique_ptr<uint8_t[]> scratch_;
   size_t scratchCap_ = 0;
   size_t scratchUsed_ = 0;

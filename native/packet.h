@@ -11,6 +11,7 @@
 
 #include "port.h"
 #include "tap.h"
+#include "vlan.h"
 
 namespace tapbridge {
 
@@ -33,17 +34,34 @@ void PacketUnmap(Port* port);
 void PacketReadDrops(Port* port, double* stats);
 uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more);
 
+// iovecs per queued message: a virtio-net header and up to three frame
+// pieces (a VLAN tag spliced in, vlan.h).
+constexpr uint32_t kTxIovsPerMsg = 4;
+
 // Preallocated sendmmsg batch, reused for every port.
 struct TxQueue {
   struct mmsghdr* msgs = nullptr;
-  struct iovec* iovs = nullptr;  // 2 per message
+  struct iovec* iovs = nullptr;  // kTxIovsPerMsg per message
   uint32_t* lens = nullptr;      // Ethernet bytes per message
+  VlanScratch* vlan = nullptr;   // per message: header and tag of a re-tagged frame
   uint32_t cap = 0;
   uint32_t count = 0;
 };
 
+// The iovecs and VLAN scratch of the next message; fill them, then TxQueueCommit.
+inline struct iovec* TxQueueIov(TxQueue* q) { return q->iovs + kTxIovsPerMsg * q->count; }
+inline VlanScratch* TxQueueVlan(TxQueue* q) { return q->vlan + q->count; }
+
+inline void TxQueueCommit(TxQueue* q, int iovCount, uint32_t len) {
+  struct msghdr* h = &q->msgs[q->count].msg_hdr;
+  h->msg_iov = TxQueueIov(q);
+  h->msg_iovlen = static_cast<size_t>(iovCount);
+  q->lens[q->count] = len;
+  q->count++;
+}
+
 inline void TxQueuePush(TxQueue* q, const uint8_t* vnet, const uint8_t* frame, uint32_t len) {
-  struct iovec* iov = q->iovs + 2 * q->count;
+  struct iovec* iov = TxQueueIov(q);
   struct msghdr* h = &q->msgs[q->count].msg_hdr;
   if (vnet) {
     iov[0] = {const_cast<uint8_t*>(vnet), kVnetHdrLen};

@@ -112,9 +112,13 @@ uint32_t TapReceive(Port* port, const RxBatch& b, bool* more) {
 
 void TapSend(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats) {
   struct iovec iov[2] = {{const_cast<uint8_t*>(vnet), kVnetHdrLen}, {const_cast<uint8_t*>(frame), len}};
+  TapSendIov(port, iov, 2, len, stats);
+}
+
+void TapSendIov(Port* port, const struct iovec* iov, int iovCount, uint32_t len, double* stats) {
   ssize_t r;
   do {
-    r = writev(port->fd, iov, 2);
+    r = writev(port->fd, iov, iovCount);
   } while (r < 0 && errno == EINTR);
   stats[kTxSyscalls] += 1;
   if (r < 0) {

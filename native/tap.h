@@ -3,6 +3,8 @@
 // slots, writev transmit of [virtio_net_hdr][frame].
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <string>
 
@@ -37,5 +39,7 @@ void TapClearPersist(Port* port);
 uint32_t TapReceive(Port* port, const RxBatch& b, bool* more);
 // Sends one frame; updates the port's stats row.
 void TapSend(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats);
+// Sends one frame given as iovecs (header first); `len` counts its Ethernet bytes.
+void TapSendIov(Port* port, const struct iovec* iov, int iovCount, uint32_t len, double* stats);
 
 }  // namespace tapbridge

@@ -588,9 +588,6 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private applyVlanFiltering(): void {
     const on = this.vlanFilteringSet ?? this.vlanConfigured;
     if (on === this.vlanFiltering) return;
-    if (on && this.dp && !this.dp.frameTag) {
-      throw new TapbridgeError("ENATIVE", `the tapbridge addon in use cannot tag VLANs on native ports; run "npm rebuild tapbridge"`);
-    }
     this.decider.config.vlanFiltering = on;
     const flushed = this.fdb.flush();
     this.log.info("vlan filtering", { on, protocol: this.vlanProtocol, flushed });
@@ -659,11 +656,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
     const dp = new binding.Dataplane({ batchSize: this.batchSize, slotSize: SLOT_SIZE }, this.onNativeBatch, this.onNativePortEvent);
     if (!this.referenced) dp.unref();
-    if (dp.setVlanEgress) dp.setVlanEgress(this.vlanTable.untagged);
-    else if (this.vlanFiltering) {
-      dp.close();
-      throw new TapbridgeError("ENATIVE", `the tapbridge addon in use cannot tag VLANs on native ports; run "npm rebuild tapbridge"`);
-    }
+    dp.setVlanEgress(this.vlanTable.untagged);
     this.dp = dp;
     this.batch = batchFromNative(dp, this.batchSize, SLOT_SIZE);
     return dp;

@@ -1,6 +1,8 @@
 /** tapbridge: a userspace learning Ethernet bridge for Linux. */
-export { Bridge, type BridgeOptions, type FdbRecord, type PortStats } from "./bridge.js";
-export type { BridgeEventMap, PortEvent, PortAddedEvent, PortLinkEvent } from "./bridge-events.js";
+export { Bridge, type BridgeOptions, type FdbRecord, type PortStats, type PortVlans } from "./bridge.js";
+export type { BridgeEventMap, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent } from "./bridge-events.js";
+export { type VlanProtocol } from "./core/vlan.js";
+export { type PortVlanSpec, type VlanMembership, parseVidList, formatVidList } from "./core/vlan-spec.js";
 export { Port, type PortKind, type PortSettings } from "./ports/port.js";
 export { MemoryPort, type MemoryPortOptions, type ReceivedFrame } from "./ports/memory-port.js";
 export { TapPort, PacketPort, type TapPortOptions, type PacketPortOptions } from "./io/native-port.js";

@@ -20,10 +20,9 @@ export interface BatchMemory {
   readonly egress: Uint32Array;
   /**
    * Per frame, the VLAN tag word (TPID << 16) | TCI it leaves tagged ports
-   * with, or 0 (VLAN-unaware: sent as is). See core/vlan-egress.ts. Absent
-   * in an addon built before VLAN support.
+   * with, or 0 (VLAN-unaware: sent as is). See core/vlan-egress.ts.
    */
-  readonly frameTag?: Uint32Array;
+  readonly frameTag: Uint32Array;
 }
 
 export interface Batch {
@@ -48,7 +47,7 @@ export function batchFromNative(dp: BatchMemory, batchSize: number, slotSize: nu
     frameOffset: dp.frameOffset,
     frameLength: dp.frameLength,
     egress: dp.egress,
-    frameTag: dp.frameTag ?? new Uint32Array(batchSize),
+    frameTag: dp.frameTag,
   };
 }
 

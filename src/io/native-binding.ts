@@ -108,10 +108,11 @@ export interface NativeDataplane extends BatchMemory {
    * VLAN egress: hand over the per-(port, VID) untagged bitmap
    * (core/vlan.ts, 4096 * EGRESS_WORDS words), kept and read at every
    * transmit. With it, transmit() splices the tag word of frameTag[i] in, or
-   * skips the frame's own tag, per port (core/vlan-egress.ts). Absent in an
-   * addon built before VLAN support.
+   * skips the frame's own tag, per port (core/vlan-egress.ts, native/vlan.h).
    */
-  setVlanEgress?(untagged: Uint32Array): void;
+  setVlanEgress(untagged: Uint32Array): void;
+  /** Per frame: the VLAN tag word TypeScript decided (0: send as is). */
+  readonly frameTag: Uint32Array;
   /** Close every port. Idempotent. */
   close(): void;
   /** Let / stop letting the open ports keep the event loop alive. */

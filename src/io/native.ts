@@ -6,7 +6,8 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { TapbridgeError } from "../errors.js";
-import { HEADROOM, MAX_PORTS, PORT_STAT_COUNT, VNET_AREA, type NativeBinding } from "./native-binding.js";
+import { EGRESS_WORDS, HEADROOM, MAX_PORTS, PORT_STAT_COUNT, VNET_AREA, type NativeBinding } from "./native-binding.js";
+import { VID_COUNT } from "../core/vlan.js";
 
 const require = createRequire(import.meta.url);
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -59,7 +60,7 @@ function findRoot(): string {
 }
 
 function checkConstants(binding: NativeBinding): void {
-  const expected: Record<string, number> = { VNET_AREA, HEADROOM, MAX_PORTS, PORT_STAT_COUNT };
+  const expected: Record<string, number> = { VNET_AREA, HEADROOM, MAX_PORTS, PORT_STAT_COUNT, VLAN_UNTAGGED_WORDS: VID_COUNT * EGRESS_WORDS };
   for (const [name, value] of Object.entries(expected)) {
     if (binding.constants[name] !== value) {
       throw new TapbridgeError(

@@ -165,6 +165,10 @@ describe("native addon", () => {
     expect(dp.egress.length).toBe(4 * EGRESS_WORDS);
     expect(dp.portStats.length).toBe(MAX_PORTS * PORT_STAT_COUNT);
     expect(dp.dpStats).toBeInstanceOf(Float64Array);
+    expect(dp.frameTag).toBeInstanceOf(Uint32Array);
+    expect(dp.frameTag.length).toBe(4);
+    expect(() => dp.setVlanEgress(new Uint32Array(10))).toThrow(/needs a Uint32Array of 32768 words/);
+    dp.setVlanEgress(new Uint32Array(4096 * EGRESS_WORDS));
     expect(() => new native.Dataplane({ batchSize: 0, slotSize: 70000 }, () => {})).toThrow(RangeError);
     expect(() => new native.Dataplane({ batchSize: 4, slotSize: 100 }, () => {})).toThrow(RangeError);
     expect(() => new (native.Dataplane as unknown as new (a: unknown) => unknown)({ batchSize: 4, slotSize: 70000 })).toThrow(TypeError);
