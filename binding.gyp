@@ -12,6 +12,8 @@
             "native/netns.cc",
             "native/gso.cc",
             "native/vlan.cc",
+            "native/transmit.cc",
+            "native/offload-probe.cc",
             "native/peercred.cc",
             "native/rtnl.cc",
             "native/link-watcher.cc"

@@ -5,7 +5,9 @@
 #include "dataplane.h"
 #include "peercred.h"
 #include "link-watcher.h"
+#include "offload-probe.h"
 #include "port.h"
+#include "transmit.h"
 #include "vlan.h"
 
 namespace {
@@ -15,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Dataplane", Dataplane::Init(env));
   exports.Set("peerCredentials", PeerCredentialsFunction(env));
   exports.Set("LinkWatcher", LinkWatcher::Init(env));
+  exports.Set("offload", OffloadProbe(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("VNET_AREA", kVnetArea);
   c.Set("HEADROOM", kHeadroom);
@@ -29,7 +32,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("MAX_BATCH_SIZE", kMaxBatch);
   c.Set("MIN_SLOT_SIZE", kMinSlotSize);
   c.Set("MAX_ROUNDS_PER_WAKEUP", 8u);
-  c.Set("TX_QUEUE_CAPACITY", 1024u);
+  c.Set("TX_QUEUE_CAPACITY", Transmitter::kQueueCap);
+  c.Set("TX_MAX_FRAME", Transmitter::kMaxFrame);
   exports.Set("constants", c);
   return exports;
 }

@@ -3,11 +3,9 @@
 // returned as the same objects on every property read. Each port has a
 // level-triggered uv_poll; a wake-up runs up to 8 batches from that port, each
 // followed by ONE onBatch(n) call made with MakeCallback semantics (callback
-// scope, microtasks). transmit() walks the egress bitmasks port by port: a
-// TAP gets one writev per frame, an AF_PACKET socket one sendmmsg per call
-// (segmenting GSO frames / completing checksums in a scratch buffer when the
-// socket takes no virtio-net header), a VLAN tag spliced in or skipped per
-// (frame, port) with iovecs (vlan.h). Nothing on the frame path allocates.
+// scope, microtasks). transmit() hands the batch to the Transmitter port by
+// port (transmit.cc): offloads, VLAN tags spliced in or skipped, batched
+// system calls. Nothing on the frame path allocates.
 #include "dataplane.h"
 
 #include <linux/if_tun.h>
@@ -32,8 +30,6 @@ constexpr uint32_t kMaxRounds = 8;
 // Poll errors in a row, with nothing received between them, after which a
 // port's receive side is given up (and reported) rather than spun on.
 constexpr uint32_t kMaxPollErrorRun = 64;
-constexpr uint32_t kTxQueueCap = 1024;
-constexpr size_t kScratchSize = 2u << 20;
 constexpr size_t kMaxSlab = 1u << 30;
 
 inline uint64_t NowNs() {
@@ -144,6 +140,35 @@ void PollCallback(uv_poll_t* handle, int status, int events) {
 
 void PortClosed(uv_handle_t* handle) { delete static_cast<Port*>(handle->data); }
 
+// A thrown value as text: an object's stack (or String(value)), using raw
+// N-API calls whose failures are cleared, so describing never leaves an
+// exception pending.
+std::string DescribeThrown(napi_env env, napi_value value) {
+  napi_value ignored;
+  std::string out = "(a value that cannot be printed)";
+  if (!value) return out;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) type = napi_undefined;
+  napi_value text = nullptr;
+  if (type == napi_object) {
+    napi_value stack;
+    napi_valuetype st;
+    if (napi_get_named_property(env, value, "stack", &stack) == napi_ok && napi_typeof(env, stack, &st) == napi_ok &&
+        st == napi_string)
+      text = stack;
+  }
+  if (!text && napi_coerce_to_string(env, value, &text) != napi_ok) text = nullptr;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) napi_get_and_clear_last_exception(env, &ignored);
+  if (!text) return out;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, text, nullptr, 0, &len) != napi_ok) return out;
+  std::string s(len, '\0');
+  if (napi_get_value_string_utf8(env, text, &s[0], len + 1, &len) != napi_ok) return out;
+  return s;
+}
+
 }  // namespace
 
 Napi::Function Dataplane::Init(Napi::Env env) {
@@ -152,6 +177,7 @@ Napi::Function Dataplane::Init(Napi::Env env) {
                          InstanceMethod<&Dataplane::OpenTap>("openTap"),
                          InstanceMethod<&Dataplane::OpenPacket>("openPacket"),
                          InstanceMethod<&Dataplane::ClosePort>("closePort"),
+                         InstanceMethod<&Dataplane::RefreshStats>("refreshStats"),
                          InstanceMethod<&Dataplane::Transmit>("transmit"),
                          InstanceMethod<&Dataplane::Close>("close"),
                          InstanceMethod<&Dataplane::RefMethod>("ref"),
@@ -217,19 +243,7 @@ Dataplane::Dataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataplan
   if (info.Length() > 2 && info[2].IsFunction()) onPortEvent_ = Napi::Persistent(info[2].As<Napi::Function>());
   asyncContext_.reset(new Napi::AsyncContext(env, "tapbridge:batch"));
 
-  txMsgs_.reset(new struct mmsghdr[kTxQueueCap]());
-  txIovs_.reset(new struct iovec[kTxIovsPerMsg * kTxQueueCap]());
-  txLens_.reset(new uint32_t[kTxQueueCap]());
-  txVlan_.reset(new VlanScratch[kTxQueueCap]());
-  retag_.reset(new uint8_t[static_cast<size_t>(slotSize_) + kVlanHlen]);
-  txq_.msgs = txMsgs_.get();
-  txq_.iovs = txIovs_.get();
-  txq_.lens = txLens_.get();
-  txq_.vlan = txVlan_.get();
-  txq_.cap = kTxQueueCap;
-  scratch_.reset(new uint8_t[kScratchSize]);
-  scratchCap_ = kScratchSize;
-  segs_.reset(new Segment[kTxQueueCap]);
+  tx_.reset(new Transmitter(slotSize_));
 
   if (napi_get_uv_event_loop(env, &loop_) != napi_ok || !loop_) {
     Napi::Error::New(env, "new Dataplane: no event loop").ThrowAsJavaScriptException();
@@ -363,7 +377,7 @@ Napi::Value Dataplane::OpenPacket(const Napi::CallbackInfo& info) {
   int64_t blockSize = p.blockSize, blockCount = p.blockCount, tov = p.retireTimeoutMs, rcv = p.rcvbuf, snd = p.sndbuf;
   if (!ReadString(env, o, "ifname", "openPacket", true, &p.ifname) || !CheckIfname(env, p.ifname, "openPacket") ||
       !ReadString(env, o, "netnsPath", "openPacket", false, &p.netnsPath) ||
-      !ReadBool(env, o, "promisc", "openPacket", &p.promisc) || !ReadBool(env, o, "vnetHdr", "openPacket", &p.vnet) ||
+      !ReadBool(env, o, "promisc", "openPacket", &p.promisc) || !ReadBool(env, o, "vnetHdr", "openPacket", &p.txVnet) ||
       !ReadInt(env, o, "ringBlockSize", "openPacket", 128 << 10, 1 << 30, false, &blockSize) ||
       !ReadInt(env, o, "ringBlockCount", "openPacket", 1, 65536, false, &blockCount) ||
       !ReadInt(env, o, "retireTimeoutMs", "openPacket", 0, 60000, false, &tov) ||
@@ -423,6 +437,14 @@ Napi::Value Dataplane::ClosePort(const Napi::CallbackInfo& info) {
   bool remove = info.Length() > 1 && info[1].ToBoolean().Value();
   ClosePortInternal(index, remove);
   return env.Undefined();
+}
+
+// Folds what only the kernel counts into portStats, now: the AF_PACKET
+// rings' drops (PACKET_STATISTICS, which resets on read).
+Napi::Value Dataplane::RefreshStats(const Napi::CallbackInfo& info) {
+  for (Port* p : ports_)
+    if (p && p->kind == PortKind::kPacket) PacketReadDrops(p, portStats_ + static_cast<size_t>(p->index) * kPortStatCount);
+  return info.Env().Undefined();
 }
 
 Napi::Value Dataplane::Close(const Napi::CallbackInfo& info) {
@@ -531,19 +553,20 @@ void Dataplane::OnReadable(Port* port) {
     onBatch_.MakeCallback(self, 1, argv, *asyncContext_);
     dpStats_[kJsNanos] += static_cast<double>(NowNs() - t1);
     if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
+      // Whatever was thrown (an Error, a string, undefined, an object whose
+      // getters throw), it is taken off the env here and nothing is left
+      // pending: the next batch's callback must run.
+      napi_value exc = nullptr;
+      napi_get_and_clear_last_exception(env, &exc);
       dpStats_[kCallbackErrors] += 1;
       if (!reportedCallbackError_) {
         reportedCallbackError_ = true;
-        Napi::Value stack = err.Value().Get("stack");
-        std::string text = stack.IsString() ? stack.As<Napi::String>().Utf8Value() : err.Message();
+        std::string text = DescribeThrown(env, exc);
         fprintf(stderr, "tapbridge: onBatch threw (counted in dpStats[6], reported once): %s\n", text.c_str());
       }
     }
     if (ports_[index] != port || !more) break;
   }
-  if (ports_[index] == port && port->kind == PortKind::kPacket && (++port->wakeups & 63) == 0)
-    PacketReadDrops(port, stats);
 }
 
 Napi::Value Dataplane::Transmit(const Napi::CallbackInfo& info) {
@@ -560,105 +583,11 @@ Napi::Value Dataplane::Transmit(const Napi::CallbackInfo& info) {
   uint32_t count = static_cast<uint32_t>(d);
   if (count == 0) return env.Undefined();
   uint64_t t0 = NowNs();
+  const TxBatch batch{slab_, slotSize_, frameOffset_, frameLength_, egress_, frameTag_, vlanUntagged_};
   for (Port* p : ports_)
-    if (p) TransmitTo(p, count);
+    if (p) tx_->Send(p, batch, count, portStats_ + static_cast<size_t>(p->index) * kPortStatCount);
   dpStats_[kTxNanos] += static_cast<double>(NowNs() - t0);
   return env.Undefined();
-}
-
-void Dataplane::TransmitTo(Port* port, uint32_t count) {
-  const uint32_t word = port->index >> 5;
-  const uint32_t bit = 1u << (port->index & 31);
-  double* stats = portStats_ + static_cast<size_t>(port->index) * kPortStatCount;
-  const bool isTap = port->kind == PortKind::kTap;
-  txq_.count = 0;
-  scratchUsed_ = 0;
-  auto flush = [&]() {
-    if (txq_.count) PacketFlush(port, &txq_, stats);
-    scratchUsed_ = 0;
-  };
-  for (uint32_t i = 0; i < count; i++) {
-    if (!(egress_[i * kEgressWords + word] & bit)) continue;
-    const size_t slotStart = static_cast<size_t>(i) * slotSize_;
-    const size_t off = frameOffset_[i];
-    uint32_t len = frameLength_[i];
-    if (len < 14 || off < slotStart + kVnetArea || off + len > slotStart + slotSize_) {
-      stats[kTxErrors] += 1;  // descriptor does not fit its slot
-      continue;
-    }
-    const uint8_t* vnet = slab_ + slotStart;
-    const uint8_t* frame = slab_ + off;
-    // VLAN egress (vlan.h): a tag spliced in or skipped with iovecs, no copy.
-    const uint32_t tag = frameTag_[i];
-    const VlanForm form = VlanEgressForm(tag, frame, len, port->index, vlanUntagged_);
-    uint8_t retagVnet[kVnetHdrLen];
-    if (form != VlanForm::kAsIs) {
-      uint32_t wire;
-      if (isTap) {
-        VlanScratch s;
-        struct iovec iov[kTxIovsPerMsg];
-        int n = VlanIov(form, tag, vnet, true, frame, len, &s, iov, &wire);
-        TapSendIov(port, iov, n, wire, stats);
-        continue;
-      }
-      if (port->vnet || (!(vnet[1] & 0x7f) && !(vnet[0] & 1))) {
-        TxQueueCommit(&txq_, VlanIov(form, tag, vnet, port->vnet, frame, len, TxQueueVlan(&txq_), TxQueueIov(&txq_), &wire), wire);
-        if (txq_.count == txq_.cap) flush();
-        continue;
-      }
-      // Software GSO or checksum copy the frame anyway: they start from a re-tagged copy.
-      len = VlanRetagCopy(form, tag, vnet, frame, len, retag_.get(), retagVnet);
-      frame = retag_.get();
-      vnet = retagVnet;
-    }
-    if (isTap) {
-      TapSend(port, vnet, frame, len, stats);
-      continue;
-    }
-    if (port->vnet) {
-      TxQueuePush(&txq_, vnet, frame, len);
-    } else {
-      const uint8_t gso = vnet[1] & 0x7f;
-      if (gso != 0) {
-        if (gso != 1 && gso != 4) {
-          stats[kTxGsoDropped] += 1;
-          continue;
-        }
-        uint32_t nsegs = 0;
-        GsoResult r = GsoSegmentTcp(vnet, frame, len, scratch_.get() + scratchUsed_, scratchCap_ - scratchUsed_,
-                                    segs_.get(), txq_.cap - txq_.count, &nsegs);
-        if (r == GsoResult::kNoSpace && (txq_.count || scratchUsed_)) {
-          flush();
-          r = GsoSegmentTcp(vnet, frame, len, scratch_.get(), scratchCap_, segs_.get(), txq_.cap, &nsegs);
-        }
-        if (r != GsoResult::kOk) {
-          stats[kTxGsoDropped] += 1;
-          continue;
-        }
-        uint8_t* base = scratch_.get() + scratchUsed_;
-        size_t used = 0;
-        for (uint32_t s = 0; s < nsegs; s++) {
-          TxQueuePush(&txq_, nullptr, base + segs_[s].offset, segs_[s].length);
-          used = segs_[s].offset + segs_[s].length;
-        }
-        scratchUsed_ += used;
-        stats[kTxSegmented] += 1;
-      } else if (vnet[0] & 1) {
-        if (scratchCap_ - scratchUsed_ < len) flush();
-        uint8_t* out = scratch_.get() + scratchUsed_;
-        if (!CompleteChecksum(vnet, frame, len, out)) {
-          stats[kTxErrors] += 1;
-          continue;
-        }
-        scratchUsed_ += len;
-        TxQueuePush(&txq_, nullptr, out, len);
-      } else {
-        TxQueuePush(&txq_, nullptr, frame, len);
-      }
-    }
-    if (txq_.count == txq_.cap) flush();
-  }
-  if (!isTap) flush();
 }
 
 }  // namespace tapbridge

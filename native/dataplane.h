@@ -7,10 +7,9 @@
 
 #include <memory>
 
-#include "gso.h"
 #include "packet.h"
 #include "port.h"
-#include "vlan.h"
+#include "transmit.h"
 
 namespace tapbridge {
 
@@ -27,6 +26,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Value OpenTap(const Napi::CallbackInfo& info);
   Napi::Value OpenPacket(const Napi::CallbackInfo& info);
   Napi::Value ClosePort(const Napi::CallbackInfo& info);
+  Napi::Value RefreshStats(const Napi::CallbackInfo& info);
   Napi::Value Transmit(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value RefMethod(const Napi::CallbackInfo& info);
@@ -47,7 +47,6 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Value StartPort(Napi::Env env, Port* port, const struct OpenedInfo& info);
   void ClosePortInternal(uint32_t index, bool removePersistent);
   void CloseAll();
-  void TransmitTo(Port* port, uint32_t count);
   // onPortEvent(index, type, code): "rx-error" (polling restarted) or "rx-stopped".
   void ReportPortEvent(uint32_t index, const char* type, int err);
   static void CleanupHook(void* arg);
@@ -81,18 +80,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
 
   Port* ports_[kMaxPorts] = {};
 
-  // Transmit scratch (allocated once): sendmmsg batch, software GSO output.
-  TxQueue txq_;
-  std::unique_ptr<struct mmsghdr[]> txMsgs_;
-  std::unique_ptr<struct iovec[]> txIovs_;
-  std::unique_ptr<uint32_t[]> txLens_;
-  std::unique_ptr<VlanScratch[]> txVlan_;
-  // A re-tagged contiguous copy of one frame, the input of software GSO/checksum.
-  std::unique_ptr<uint8_t[]> retag_;
-  std::unique_ptr<uint8_t[]> scratch_;
-  size_t scratchCap_ = 0;
-  size_t scratchUsed_ = 0;
-  std::unique_ptr<Segment[]> segs_;
+  std::unique_ptr<Transmitter> tx_;
 };
 
 }  // namespace tapbridge

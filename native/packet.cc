@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "gso.h"
 #include "netns.h"
 
 namespace tapbridge {
@@ -59,12 +58,11 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   int v = TPACKET_V3;
   if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
     return Fail(e, errno, "setsockopt", "PACKET_VERSION " + o.ifname);
-  if (o.vnet) {
-    int one = 1;
-    if (setsockopt(fd.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
-      return Fail(e, errno, "setsockopt", "PACKET_VNET_HDR " + o.ifname);
-  }
+  // Always: receive then carries the kernel's own description of each frame
+  // (csum_start, gso_type, gso_size), so nothing about offloads is guessed.
   int one = 1;
+  if (setsockopt(fd.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
+    return Fail(e, errno, "setsockopt", "PACKET_VNET_HDR " + o.ifname);
   if (setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
     return Fail(e, errno, "setsockopt", "PACKET_IGNORE_OUTGOING " + o.ifname);
   if (!SetBufForce(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, o.rcvbuf))
@@ -106,9 +104,9 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   if (!GetInfo(sock.get(), o.ifname, &info->ifindex, &info->mtu, info->mac, e)) return unmap(), false;
 
   info->ifname = o.ifname;
-  info->vnet = o.vnet;
+  info->vnet = o.txVnet;
   port->kind = PortKind::kPacket;
-  port->vnet = o.vnet;
+  port->txVnet = o.txVnet;
   port->ifname = o.ifname;
   port->netnsPath = o.netnsPath;
   port->ifindex = ifindex;
@@ -162,12 +160,7 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
     } else {
       uint8_t* slot = b.slab + static_cast<size_t>(n) * b.slotSize;
       uint8_t* dst = slot + kVnetArea + kHeadroom;
-      if (port->vnet) {
-        memcpy(slot, mac - kVnetHdrLen, kVnetHdrLen);
-      } else {
-        memset(slot, 0, kVnetHdrLen);
-      }
-      const bool partial = !port->vnet && (h->tp_status & TP_STATUS_CSUMNOTREADY);
+      memcpy(slot, mac - kVnetHdrLen, kVnetHdrLen);
       if (tagged) {
         uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
         uint16_t tci = h->hv1.tp_vlan_tci;
@@ -177,22 +170,17 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
         dst[14] = static_cast<uint8_t>(tci >> 8);
         dst[15] = static_cast<uint8_t>(tci);
         memcpy(dst + 16, mac + 12, snap - 12);
-        if (port->vnet) {
-          // csum_start and hdr_len were computed for the untagged frame.
-          uint16_t hdrLen, csumStart;
-          memcpy(&hdrLen, slot + 2, 2);
-          memcpy(&csumStart, slot + 6, 2);
-          if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
-          if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
-          memcpy(slot + 2, &hdrLen, 2);
-          memcpy(slot + 6, &csumStart, 2);
-        }
+        // csum_start and hdr_len were computed for the untagged frame.
+        uint16_t hdrLen, csumStart;
+        memcpy(&hdrLen, slot + 2, 2);
+        memcpy(&csumStart, slot + 6, 2);
+        if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
+        if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
+        memcpy(slot + 2, &hdrLen, 2);
+        memcpy(slot + 6, &csumStart, 2);
       } else {
         memcpy(dst, mac, snap);
       }
-      // No virtio-net header but a partial checksum (e.g. a veth peer's local
-      // traffic): describe it so the frame can be offloaded or completed.
-      if (partial) SynthesizeVnet(dst, outLen, port->mtu, slot);
       b.rxPort[n] = static_cast<uint16_t>(port->index);
       b.frameOffset[n] = n * b.slotSize + kVnetArea + kHeadroom;
       b.frameLength[n] = outLen;
@@ -209,32 +197,6 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
   }
   *more = r.inBlock || (BlockStatus(Block(r, r.block)) & TP_STATUS_USER);
   return n;
-}
-
-void PacketFlush(Port* port, TxQueue* q, double* stats) {
-  uint32_t i = 0;
-  while (i < q->count) {
-    int r;
-    do {
-      r = sendmmsg(port->fd, q->msgs + i, q->count - i, MSG_DONTWAIT);
-    } while (r < 0 && errno == EINTR);
-    stats[kTxSyscalls] += 1;
-    if (r < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        stats[kTxDropped] += q->count - i;  // queue full: drop the rest, never wait
-        break;
-      }
-      stats[kTxErrors] += 1;  // this frame is bad (EMSGSIZE, EINVAL, ...): skip it
-      i++;
-      continue;
-    }
-    for (int k = 0; k < r; k++) {
-      stats[kTxPackets] += 1;
-      stats[kTxBytes] += q->lens[i + k];
-    }
-    i += static_cast<uint32_t>(r);
-  }
-  q->count = 0;
 }
 
 }  // namespace tapbridge

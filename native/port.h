@@ -37,6 +37,8 @@ enum PortStat : uint32_t {
   kTxGsoDropped = 9,
   kRxSyscalls = 10,
   kTxSyscalls = 11,
+  kTxLinkDown = 12,
+  kTxOversize = 13,
 };
 
 // Columns of dpStats (DataplaneStat in native-binding.ts, plus slot 6).
@@ -85,7 +87,7 @@ struct Port {
   uint32_t index = 0;
   PortKind kind = PortKind::kTap;
   int fd = -1;
-  bool vnet = true;
+  bool txVnet = true;  // frames leave with their virtio-net header (else offloads are done in software)
   bool persistent = false;  // TAP: TUNSETPERSIST is (or was already) on
   bool open = false;
   bool rxStopped = false;      // polling ended for good (the device is gone)
@@ -95,7 +97,6 @@ struct Port {
   int ifindex = 0;
   uint32_t mtu = 0;
   Ring ring;
-  uint32_t wakeups = 0;
 };
 
 // Where a receive function puts frames (slots 0..max-1).

@@ -2,7 +2,7 @@
 // TUNSETVNETHDRSZ 10, TUNSETOFFLOAD(CSUM|TSO4|TSO6|TSO_ECN), optional
 // TUNSETPERSIST, then MTU/MAC/UP through an ioctl socket in the same netns.
 // Receive is one readv per frame straight into its slot (vnet header at the
-// slot start, frame at VNET_AREA+HEADROOM); transmit is one writev per frame.
+// slot start, frame at VNET_AREA+HEADROOM).
 #include "tap.h"
 
 #include <fcntl.h>
@@ -60,7 +60,7 @@ bool TapOpen(const TapOptions& o, Port* port, OpenedInfo* info, SysError* e) {
   info->vnet = true;
   info->created = !existed;
   port->kind = PortKind::kTap;
-  port->vnet = true;
+  port->txVnet = true;
   port->persistent = o.persist || existed;
   port->ifname = info->ifname;
   port->netnsPath = o.netnsPath;
@@ -108,28 +108,6 @@ uint32_t TapReceive(Port* port, const RxBatch& b, bool* more) {
   }
   *more = true;
   return n;
-}
-
-void TapSend(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats) {
-  struct iovec iov[2] = {{const_cast<uint8_t*>(vnet), kVnetHdrLen}, {const_cast<uint8_t*>(frame), len}};
-  TapSendIov(port, iov, 2, len, stats);
-}
-
-void TapSendIov(Port* port, const struct iovec* iov, int iovCount, uint32_t len, double* stats) {
-  ssize_t r;
-  do {
-    r = writev(port->fd, iov, iovCount);
-  } while (r < 0 && errno == EINTR);
-  stats[kTxSyscalls] += 1;
-  if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-      stats[kTxDropped] += 1;
-    else
-      stats[kTxErrors] += 1;
-    return;
-  }
-  stats[kTxPackets] += 1;
-  stats[kTxBytes] += len;
 }
 
 }  // namespace tapbridge

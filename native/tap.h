@@ -1,9 +1,7 @@
 // TAP devices: open (create or attach) with IFF_VNET_HDR and TSO offloads so
-// the kernel hands over 64 KiB GSO frames, batched readv receive into slab
-// slots, writev transmit of [virtio_net_hdr][frame].
+// the kernel hands over 64 KiB GSO frames; batched readv receive into slab
+// slots (transmit is in transmit.cc).
 #pragma once
-
-#include <sys/uio.h>
 
 #include <cstdint>
 #include <string>
@@ -37,9 +35,5 @@ bool TapOpen(const TapOptions& o, Port* port, OpenedInfo* info, SysError* e);
 void TapClearPersist(Port* port);
 // Reads frames until EAGAIN or the batch is full; *more: the port may still have frames.
 uint32_t TapReceive(Port* port, const RxBatch& b, bool* more);
-// Sends one frame; updates the port's stats row.
-void TapSend(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats);
-// Sends one frame given as iovecs (header first); `len` counts its Ethernet bytes.
-void TapSendIov(Port* port, const struct iovec* iov, int iovCount, uint32_t len, double* stats);
 
 }  // namespace tapbridge

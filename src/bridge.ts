@@ -103,9 +103,15 @@ export interface PortStats {
   txBytes: number;
   /** Frames lost before any decision (ring overruns, frames too large for a slot). */
   rxDropped: number;
-  /** Egress queue full: dropped for this port only. */
+  /**
+   * Dropped on the way out, for this port only: egress queue full, a GSO
+   * frame that could not be segmented, a frame too large for any device.
+   */
   txDropped: number;
+  /** Send errors (e.g. EMSGSIZE), including txCarrierErrors. */
   txErrors: number;
+  /** Not sent because the device was down or gone (ENETDOWN, ENXIO, …; Linux's tx_carrier_errors). */
+  txCarrierErrors: number;
   /** System calls spent receiving and transmitting (native ports). */
   rxSyscalls: number;
   txSyscalls: number;
@@ -597,11 +603,13 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   // ── counters ────────────────────────────────────────────────────────
 
   stats(): PortStats[] {
-    return this.ports.map((port) => this.portStats(port));
+    this.dp?.refreshStats?.();
+    return this.ports.map((port) => this.portStatsAt(port, port.index));
   }
 
   portStats(portOrName: Port | string): PortStats {
     const port = this.resolvePort(portOrName);
+    this.dp?.refreshStats?.();
     return this.portStatsAt(port, port.index);
   }
 
@@ -623,8 +631,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       txPackets: n ? n[PortStat.txPackets]! : c.txPackets[i]!,
       txBytes: n ? n[PortStat.txBytes]! : c.txBytes[i]!,
       rxDropped: n ? n[PortStat.rxDropped]! : 0,
-      txDropped: n ? n[PortStat.txDropped]! + n[PortStat.txGsoDropped]! : 0,
-      txErrors: n ? n[PortStat.txErrors]! : 0,
+      txDropped: n ? n[PortStat.txDropped]! + n[PortStat.txGsoDropped]! + n[PortStat.txOversize]! : 0,
+      txErrors: n ? n[PortStat.txErrors]! + n[PortStat.txLinkDown]! : 0,
+      txCarrierErrors: n ? n[PortStat.txLinkDown]! : 0,
       rxSyscalls: n ? n[PortStat.rxSyscalls]! : 0,
       txSyscalls: n ? n[PortStat.txSyscalls]! : 0,
       txSegmented: n ? n[PortStat.txSegmented]! : 0,

@@ -24,6 +24,7 @@ import type { Batch } from "./batch.js";
 import type { Counters } from "./counters.js";
 import { type Fdb, NO_PORT } from "./fdb.js";
 import { EGRESS_WORDS, Vnet } from "./abi.js";
+import { gsoSegmentable } from "./gso.js";
 import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFIX, VLAN_HLEN } from "./frame.js";
 import { PortFlag, PortState, type PortTable } from "./port-table.js";
 import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
@@ -230,6 +231,9 @@ export function classifyHeaders(bytes: Uint8Array, view: DataView, vnetAt: numbe
     if (!((GSO_KNOWN >>> gso) & 1) || gso > 5) return DropReason.badVnetHeader;
     if (view.getUint16(vnetAt + Vnet.gsoSize, true) === 0) return DropReason.badVnetHeader;
     if (view.getUint16(vnetAt + Vnet.hdrLen, true) > length) return DropReason.badVnetHeader;
+    if (!gsoSegmentable(bytes, view, vnetAt, offset, length)) return DropReason.unsegmentableGso;
+  } else if (bytes[vnetAt + 1]! & Vnet.GSO_ECN) {
+    return DropReason.badVnetHeader; // the ECN flag on a frame that is not GSO
   } else if (length - ETH_HLEN - (tagged ? VLAN_HLEN : 0) > mtu) {
     return DropReason.oversize;
   }

@@ -47,6 +47,12 @@ export const DropReason = {
   stormMulticast: 17,
   /** Storm control: unknown unicast over the ingress port's `storm-unknown-unicast` limit. */
   stormUnknownUnicast: 18,
+  /**
+   * A GSO frame the bridge can neither pass on whole nor segment: legacy UDP
+   * fragmentation offload (UFO), a tunnel it cannot follow (nested, GRE with
+   * checksum), or headers that do not match the virtio-net header.
+   */
+  unsegmentableGso: 22,
   /** In-memory port: the bridge's queue of injected frames was full (a loop storm, or a sender far faster than the bridge). */
   memoryQueueFull: 28,
   /** Lost by a link impairment (random or Gilbert-Elliott loss), counted on the impaired port. */

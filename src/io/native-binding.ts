@@ -27,11 +27,13 @@
  * One batch, injected: TypeScript may itself fill slots (frames injected on
  * in-memory ports), decide, and call transmit(n) — outside onBatch only.
  *
- * GSO/checksum offload: a frame received from a port with a virtio-net
- * header keeps that header. transmit() passes it unchanged to a port that
- * takes one (`vnetHdr: true`); for a port that does not, it segments a GSO
- * frame (TCPv4/TCPv6) and completes a partial checksum (NEEDS_CSUM) in a
- * private scratch copy, so the slab is never modified by transmit.
+ * GSO/checksum offload: every received frame carries the kernel's
+ * virtio-net header (TAP: IFF_VNET_HDR, AF_PACKET: PACKET_VNET_HDR), never a
+ * guessed one. transmit() passes it unchanged to a port that takes headers
+ * (`vnetHdr: true`), except for a tunnelled GSO frame, which the kernel
+ * would refuse; otherwise it segments GSO frames (TCPv4/TCPv6/UDP, plain or
+ * in one tunnel) and completes partial checksums (NEEDS_CSUM) in a private
+ * scratch copy, so the slab is never modified by transmit.
  */
 import type { BatchMemory } from "../core/batch.js";
 
@@ -66,7 +68,11 @@ export interface PacketOpenOptions {
   netnsPath?: string;
   /** PACKET_MR_PROMISC (default true). */
   promisc?: boolean;
-  /** PACKET_VNET_HDR on the socket (default true). */
+  /**
+   * Pass virtio-net headers on transmit (default true), so GSO frames leave
+   * whole. False: every frame is segmented and checksummed in software
+   * first. Receive always takes the kernel's header (PACKET_VNET_HDR).
+   */
   vnetHdr?: boolean;
   /** TPACKET_V3 block size in bytes (power of two, >= 128 KiB; default 1 MiB). */
   ringBlockSize?: number;
@@ -102,6 +108,8 @@ export interface NativeDataplane extends BatchMemory {
   openPacket(index: number, options: PacketOpenOptions): OpenedInterface;
   /** Stop polling and close the fd; `removePersistent` also clears TUNSETPERSIST first. */
   closePort(index: number, removePersistent?: boolean): void;
+  /** Fold what only the kernel counts (AF_PACKET ring drops) into portStats now. Optional for stand-in addons. */
+  refreshStats?(): void;
   /** Send frames 0..count-1 to the native ports in their egress bitmasks. */
   transmit(count: number): void;
   /**
@@ -176,6 +184,16 @@ export interface NativeBinding {
     onBatch: (count: number) => void,
     onPortEvent?: NativePortEventHandler,
   ) => NativeDataplane;
+  /**
+   * The software offload functions on plain buffers, for tests: `plan` says
+   * whether (and how) a GSO frame can be segmented, `segment` cuts it,
+   * `complete` completes a partial checksum. Null: refused.
+   */
+  offload?: {
+    plan(vnet: Uint8Array, frame: Uint8Array): { tunnelled: boolean; hdrs: number; l4: number; segments: number } | null;
+    segment(vnet: Uint8Array, frame: Uint8Array): Uint8Array[] | null;
+    complete(vnet: Uint8Array, frame: Uint8Array): Uint8Array | null;
+  };
   /** The rtnetlink link watcher (absent from addons built before it existed). */
   LinkWatcher?: new (onEvents: (events: NativeLinkEvent[]) => void) => NativeLinkWatcher;
   /** Compiled-in constants, checked against the ones below at load. */
@@ -210,12 +228,20 @@ export const PortStat = {
   txErrors: 7,
   /** GSO frames segmented in software toward this port. */
   txSegmented: 8,
-  /** GSO frames this port could not take and that could not be segmented (not TCP). */
+  /** GSO frames that could be neither passed on nor segmented (never happens to frames the decision core let through). */
   txGsoDropped: 9,
   /** Receive system calls (read, or ring blocks consumed). */
   rxSyscalls: 10,
   /** Transmit system calls (write/writev/sendmmsg). */
   txSyscalls: 11,
+  /**
+   * Not sent because the device was down or gone (ENETDOWN, ENXIO, ENODEV,
+   * EIO, EBADFD): after the first such error the rest of the batch for this
+   * port is dropped without another system call.
+   */
+  txLinkDown: 12,
+  /** Longer than any device takes (an Ethernet header, two tags and 64 KiB): refused before any copy. */
+  txOversize: 13,
 } as const;
 export const PORT_STAT_COUNT = 16;
 

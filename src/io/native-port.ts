@@ -102,7 +102,11 @@ export interface PacketPortOptions {
   netns?: string;
   /** Receive frames for every MAC (default true: a bridge port must). */
   promisc?: boolean;
-  /** Exchange virtio-net headers (default true) so GSO frames pass whole. */
+  /**
+   * Pass virtio-net headers on transmit (default true) so GSO frames leave
+   * whole; false: segment and checksum in software before sending. Receive
+   * always takes the kernel's headers.
+   */
   vnetHdr?: boolean;
 }
 

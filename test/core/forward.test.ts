@@ -250,7 +250,11 @@ describe("malformed input is counted and dropped, never thrown", () => {
 
   it("GSO frames may exceed the MTU and reach in-memory ports with their header", () => {
     const { ports, f } = lab(2);
-    const big = f(1, BCAST, { payload: new Uint8Array(30_000) });
+    // An IPv4/TCP packet: a GSO header must describe a real TCP header (core/gso.ts).
+    const packet = new Uint8Array(30_000);
+    packet.set([0x45, 0, 30_000 >> 8, 30_000 & 0xff, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    packet[32] = 0x50;
+    const big = f(1, BCAST, { ethertype: 0x0800, payload: packet });
     const v = new Uint8Array(10);
     new DataView(v.buffer).setUint16(4, 1448, true);
     v[0] = 1;

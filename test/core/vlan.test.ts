@@ -273,6 +273,9 @@ describe("VLAN egress", () => {
       return h;
     };
     const big = frame(1, BCAST, [], 4000);
+    // An IPv4/TCP packet: a GSO header must describe a real TCP header (core/gso.ts).
+    big.set([0x45, 0, 4000 >> 8, 4000 & 0xff, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+    big[14 + 32] = 0x50;
     for (const q of p) q.take();
     p[0]!.send(big, vnet(34, 66));
     const trunk = p[1]!.received.splice(0);

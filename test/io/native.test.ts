@@ -11,6 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { loadNative } from "../../src/io/native.js";
 import { EGRESS_WORDS, HEADROOM, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_AREA, type NativeBinding, type NativeDataplane } from "../../src/io/native-binding.js";
+import { build } from "../tools/gso-frames.js";
 
 const suffix = process.pid.toString(36);
 let counter = 0;
@@ -121,6 +122,20 @@ function forwarder(native: NativeBinding, route: Record<number, number>): Forwar
   return state;
 }
 const stat = (dp: NativeDataplane, port: number, column: number): number => dp.portStats[port * PORT_STAT_COUNT + column];
+
+/** Put one frame and its virtio-net header in slot 0 and transmit it to port `to` (outside onBatch). */
+function sendOne(dp: NativeDataplane, frame: Uint8Array, vnet: Uint8Array, to: number): void {
+  const slab = new Uint8Array(dp.slab);
+  const off = VNET_AREA + HEADROOM;
+  slab.fill(0, 0, VNET_AREA);
+  slab.set(vnet.subarray(0, 10), 0);
+  slab.set(frame, off);
+  dp.frameOffset[0] = off;
+  dp.frameLength[0] = frame.length;
+  dp.egress.fill(0);
+  dp.egress[to >>> 5] = 1 << (to & 31);
+  dp.transmit(1);
+}
 
 describe("native addon", () => {
   let native: NativeBinding;
@@ -321,6 +336,103 @@ describe("native addon", () => {
     f.dp.close();
   });
 
+  it("segments UDP GSO (UDP_L4) in software toward a port without virtio-net headers", async () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.0.0.2/24");
+    const f = track(forwarder(native, {}));
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br), vnetHdr: false });
+    const capture = inNs(ns2, "timeout", ["10", "tcpdump", "-i", v2.peer, "-nn", "-vv", "-c", "3", "-l", "udp"], 15_000);
+    await sleep(1500);
+    const b = build({ l4: "udp", inner: 4, payload: 3000, mss: 1000 });
+    sendOne(f.dp, b.frame, b.vnet, 1);
+    const out = (await capture).stdout;
+    expect(stat(f.dp, 1, PortStat.txSegmented)).toBe(1);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBe(3);
+    expect(stat(f.dp, 1, PortStat.txGsoDropped)).toBe(0);
+    expect(out.match(/udp sum ok/g)?.length).toBe(3);
+    expect(out.match(/length 1000/g)?.length).toBe(3);
+    f.dp.close();
+  });
+
+  it("segments a tunnelled (VXLAN) TCP GSO frame even toward a port that takes virtio-net headers", async () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "192.168.0.2/24");
+    const f = track(forwarder(native, {}));
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) }); // vnetHdr: true
+    const capture = inNs(ns2, "timeout", ["10", "tcpdump", "-i", v2.peer, "-nn", "-S", "-vv", "-c", "4", "-l", "udp", "port", "4789"], 15_000);
+    await sleep(1500);
+    const b = build({ l4: "tcp", inner: 4, payload: 4000, mss: 1000, tunnel: "vxlan-csum" });
+    sendOne(f.dp, b.frame, b.vnet, 1);
+    const out = (await capture).stdout;
+    // Handed to the kernel whole, this frame failed sendmmsg with ENOMEM.
+    expect(stat(f.dp, 1, PortStat.txErrors)).toBe(0);
+    expect(stat(f.dp, 1, PortStat.txSegmented)).toBe(1);
+    expect(stat(f.dp, 1, PortStat.txPackets)).toBe(4);
+    expect(out.match(/udp sum ok/g)?.length).toBe(4); // outer UDP checksum
+    expect(out.match(/VXLAN/g)?.length).toBe(4);
+    expect(out.match(/cksum 0x[0-9a-f]+ \(correct\)/g)?.length).toBe(4); // inner TCP
+    expect(out).not.toMatch(/bad cksum|incorrect/);
+    for (const seq of ["1000:2000", "2000:3000", "3000:4000", "4000:5000"]) expect(out).toContain(`seq ${seq}`);
+    f.dp.close();
+  });
+
+  it("drops the rest of a port's batch with one system call when its device is down or gone", () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.87.0.2/24");
+    const dp = new native.Dataplane({ batchSize: 32, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {});
+    dataplanes.push(dp);
+    dp.openPacket(0, { ifname: v2.host, netnsPath: nsPath(br) });
+    const tap = uniq("ttg");
+    dp.openTap(1, { name: tap, netnsPath: nsPath(ns2) });
+    const slab = new Uint8Array(dp.slab);
+    const sendBatch = (to: number) => {
+      for (let i = 0; i < 32; i++) {
+        const base = i * (VNET_AREA + HEADROOM + 65550);
+        slab.fill(0, base, base + VNET_AREA);
+        slab.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], base + VNET_AREA + HEADROOM);
+        dp.frameOffset[i] = base + VNET_AREA + HEADROOM;
+        dp.frameLength[i] = 60;
+        dp.egress.fill(0, i * EGRESS_WORDS, (i + 1) * EGRESS_WORDS);
+        dp.egress[i * EGRESS_WORDS] = 1 << to;
+      }
+      dp.transmit(32);
+    };
+    const calls = (port: number) => stat(dp, port, PortStat.txSyscalls);
+    ip("-n", br, "link", "set", v2.host, "down");
+    sendBatch(0); // ENETDOWN
+    expect([calls(0), stat(dp, 0, PortStat.txLinkDown)]).toEqual([1, 32]);
+    ip("-n", br, "link", "del", v2.host);
+    sendBatch(0); // ENXIO: the socket's device is gone
+    expect([calls(0), stat(dp, 0, PortStat.txLinkDown)]).toEqual([2, 64]);
+    ip("-n", ns2, "link", "del", tap);
+    sendBatch(1); // EBADFD: the TAP's device is gone
+    expect([calls(1), stat(dp, 1, PortStat.txLinkDown)]).toEqual([1, 32]);
+    expect(stat(dp, 0, PortStat.txErrors) + stat(dp, 1, PortStat.txErrors)).toBe(0);
+    dp.close();
+  });
+
+  it("refuses a frame larger than any device takes with a counted drop, before any copy", () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.85.0.2/24");
+    // Slots of 4 MiB: the addon's own API can hand transmit a 3 MiB frame.
+    const dp = new native.Dataplane({ batchSize: 1, slotSize: 4 << 20 }, () => {});
+    dataplanes.push(dp);
+    dp.openPacket(0, { ifname: v2.host, netnsPath: nsPath(br), vnetHdr: false });
+    const frame = new Uint8Array(3 << 20);
+    frame.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45]);
+    const needsCsum = Uint8Array.from([1, 0, 0, 0, 0, 0, 34, 0, 16, 0]);
+    sendOne(dp, frame, needsCsum, 0);
+    sendOne(dp, frame, new Uint8Array(10), 0);
+    expect(stat(dp, 0, PortStat.txOversize)).toBe(2);
+    expect(stat(dp, 0, PortStat.txErrors)).toBe(0);
+    expect(stat(dp, 0, PortStat.txSyscalls)).toBe(0);
+    dp.close();
+  });
+
   it("re-inserts the 802.1Q tag the kernel strips and forwards the frame tagged", async () => {
     const br = addNs();
     const ns1 = addNs();
@@ -433,6 +545,25 @@ describe("native addon", () => {
     for (let i = 0; i < 50 && !events.some((e) => e.startsWith("2 ")); i++) await sleep(20);
     expect(events).toContain("2 rx-stopped EBADFD");
     dp.closePort(2);
+    dp.close();
+  });
+
+  it("runs every batch's callback whatever onBatch throws (not only Errors)", async () => {
+    const nsA = addNs();
+    const thrown: unknown[] = [42, "a string", undefined, null, { get stack() { throw new Error("stack getter"); } }, Symbol("s"), new Error("an Error")];
+    let calls = 0;
+    const dp = new native.Dataplane({ batchSize: 1, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {
+      throw thrown[calls++ % thrown.length];
+    });
+    dataplanes.push(dp);
+    const tap = uniq("ttn");
+    dp.openTap(0, { name: tap, netnsPath: nsPath(nsA) });
+    ip("-n", nsA, "addr", "add", "10.86.0.1/24", "dev", tap);
+    ip("-n", nsA, "neigh", "add", "10.86.0.2", "lladdr", "02:00:00:00:00:99", "dev", tap); // 8 pings are 8 frames, no ARP
+    await inNs(nsA, "ping", ["-c", "8", "-i", "0.1", "-W", "1", "10.86.0.2"]);
+    expect(calls).toBeGreaterThanOrEqual(8);
+    expect(dp.dpStats[0]).toBe(calls); // batches: none skipped
+    expect(dp.dpStats[6]).toBe(calls); // callbackErrors
     dp.close();
   });
 

@@ -1,0 +1,208 @@
+// Transmit; see transmit.h. Nothing here allocates after construction.
+#include "transmit.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tapbridge {
+
+namespace {
+
+constexpr uint8_t kNeedsCsum = 1;
+// An all-zero virtio-net header: nothing to offload.
+const uint8_t kZeroVnet[kVnetHdrLen] = {0};
+
+// The device is down or gone: every further frame would fail the same way.
+inline bool DeviceDown(int err) {
+  return err == ENETDOWN || err == ENXIO || err == ENODEV || err == EIO || err == EBADFD;
+}
+
+inline bool QueueFull(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+
+}  // namespace
+
+Transmitter::Transmitter(uint32_t slotSize) {
+  const uint32_t slotFrame = slotSize > kVnetArea + kHeadroom ? slotSize - kVnetArea - kHeadroom : 0;
+  frameCap_ = slotFrame < kMaxFrame ? slotFrame : kMaxFrame;
+  scratchCap_ = static_cast<size_t>(frameCap_) + static_cast<size_t>(kQueueCap - 1) * kMaxGsoHeaders;
+  msgs_.reset(new struct mmsghdr[kQueueCap]());
+  iovs_.reset(new struct iovec[kIovsPerMsg * kQueueCap]());
+  lens_.reset(new uint32_t[kQueueCap]());
+  vlan_.reset(new VlanScratch[kQueueCap]());
+  retag_.reset(new uint8_t[frameCap_ + kVlanHlen]);
+  scratch_.reset(new uint8_t[scratchCap_]);
+  segs_.reset(new Segment[kQueueCap]);
+}
+
+void Transmitter::Send(Port* port, const TxBatch& b, uint32_t count, double* stats) {
+  const uint32_t word = port->index >> 5;
+  const uint32_t bit = 1u << (port->index & 31);
+  queued_ = 0;
+  scratchUsed_ = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (!(b.egress[i * kEgressWords + word] & bit)) continue;
+    const size_t slotStart = static_cast<size_t>(i) * b.slotSize;
+    const size_t off = b.frameOffset[i];
+    const uint32_t len = b.frameLength[i];
+    if (len < 14 || off < slotStart + kVnetArea || off + len > slotStart + b.slotSize) {
+      stats[kTxErrors] += 1;  // the descriptor does not fit its slot
+      continue;
+    }
+    const uint32_t tag = b.frameTag ? b.frameTag[i] : 0;
+    if (!SendFrame(port, b.slab + slotStart, b.slab + off, len, tag, b.vlanUntagged, stats)) {
+      for (uint32_t j = i + 1; j < count; j++)
+        if (b.egress[j * kEgressWords + word] & bit) stats[kTxLinkDown] += 1;
+      queued_ = 0;
+      return;
+    }
+  }
+  if (queued_) Flush(port, stats);
+}
+
+bool Transmitter::SendFrame(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, uint32_t tag,
+                            const uint32_t* untagged, double* stats) {
+  if (len > frameCap_) {
+    stats[kTxOversize] += 1;
+    return true;
+  }
+  if (port->kind == PortKind::kTap) scratchUsed_ = 0;  // TAP frames leave at once: the scratch is free again
+  const VlanForm form = VlanEgressForm(tag, frame, len, port->index, untagged);
+  const bool gso = (vnet[1] & 0x7f) != 0;  // gso_type, without the ECN flag
+  GsoPlan plan;
+  if (gso && !GsoPlanFrame(vnet, frame, len, &plan)) {
+    stats[kTxGsoDropped] += 1;
+    return true;
+  }
+  const bool software = gso ? !port->txVnet || plan.tunnelled : !port->txVnet && (vnet[0] & kNeedsCsum);
+  if (!software) {
+    const uint8_t* hdr = port->txVnet ? vnet : kZeroVnet;
+    if (form == VlanForm::kAsIs) return Out(port, hdr, frame, len, stats);
+    return OutSpliced(port, form, tag, hdr, frame, len, stats);
+  }
+  if (form != VlanForm::kAsIs) {
+    // Software offload copies the frame anyway: it starts from a re-tagged copy.
+    len = VlanRetagCopy(form, tag, vnet, frame, len, retag_.get(), retagVnet_);
+    frame = retag_.get();
+    vnet = retagVnet_;
+    if (gso && !GsoPlanFrame(vnet, frame, len, &plan)) {
+      stats[kTxGsoDropped] += 1;
+      return true;
+    }
+  }
+  if (gso) return SendSegmented(port, plan, frame, len, stats);
+  if (scratchCap_ - scratchUsed_ < len && !Flush(port, stats)) return false;
+  uint8_t* out = scratch_.get() + scratchUsed_;
+  if (!CompleteChecksum(vnet, frame, len, out)) {
+    stats[kTxErrors] += 1;
+    return true;
+  }
+  scratchUsed_ += len;
+  return Out(port, kZeroVnet, out, len, stats);
+}
+
+bool Transmitter::SendSegmented(Port* port, const GsoPlan& plan, const uint8_t* frame, uint32_t len, double* stats) {
+  const size_t need = GsoOutputSize(plan, len);
+  const uint32_t nsegs = GsoSegmentCount(plan, len);
+  if (nsegs > kQueueCap || need > scratchCap_) {
+    stats[kTxGsoDropped] += 1;  // more segments than one call can carry (a tiny gso_size)
+    return true;
+  }
+  if ((scratchCap_ - scratchUsed_ < need || kQueueCap - queued_ < nsegs) && !Flush(port, stats)) return false;
+  uint8_t* base = scratch_.get() + scratchUsed_;
+  uint32_t n = 0;
+  if (GsoSegment(plan, frame, len, base, scratchCap_ - scratchUsed_, segs_.get(), kQueueCap - queued_, &n) !=
+      GsoResult::kOk) {
+    stats[kTxGsoDropped] += 1;
+    return true;
+  }
+  scratchUsed_ += need;
+  stats[kTxSegmented] += 1;
+  for (uint32_t s = 0; s < n; s++)
+    if (!Out(port, kZeroVnet, base + segs_[s].offset, segs_[s].length, stats)) return false;
+  return true;
+}
+
+bool Transmitter::Out(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats) {
+  struct iovec local[2];
+  struct iovec* iov = port->kind == PortKind::kTap ? local : iovs_.get() + kIovsPerMsg * queued_;
+  iov[0] = {const_cast<uint8_t*>(vnet), kVnetHdrLen};
+  iov[1] = {const_cast<uint8_t*>(frame), len};
+  return Emit(port, iov, 2, len, stats);
+}
+
+bool Transmitter::OutSpliced(Port* port, VlanForm form, uint32_t tag, const uint8_t* vnet, const uint8_t* frame,
+                             uint32_t len, double* stats) {
+  VlanScratch localScratch;
+  struct iovec local[kIovsPerMsg];
+  const bool tap = port->kind == PortKind::kTap;
+  struct iovec* iov = tap ? local : iovs_.get() + kIovsPerMsg * queued_;
+  uint32_t wire = 0;
+  const int n = VlanIov(form, tag, vnet, true, frame, len, tap ? &localScratch : &vlan_[queued_], iov, &wire);
+  return Emit(port, iov, n, wire, stats);
+}
+
+bool Transmitter::Emit(Port* port, struct iovec* iov, int n, uint32_t len, double* stats) {
+  if (port->kind == PortKind::kTap) {
+    ssize_t r;
+    do {
+      r = writev(port->fd, iov, n);
+    } while (r < 0 && errno == EINTR);
+    stats[kTxSyscalls] += 1;
+    if (r >= 0) {
+      stats[kTxPackets] += 1;
+      stats[kTxBytes] += len;
+      return true;
+    }
+    if (DeviceDown(errno)) {
+      stats[kTxLinkDown] += 1;
+      return false;
+    }
+    stats[QueueFull(errno) ? kTxDropped : kTxErrors] += 1;
+    return true;
+  }
+  struct msghdr* h = &msgs_[queued_].msg_hdr;
+  h->msg_iov = iov;
+  h->msg_iovlen = static_cast<size_t>(n);
+  lens_[queued_] = len;
+  if (++queued_ == kQueueCap) return Flush(port, stats);
+  return true;
+}
+
+bool Transmitter::Flush(Port* port, double* stats) {
+  bool up = true;
+  uint32_t i = 0;
+  while (i < queued_) {
+    int r;
+    do {
+      r = sendmmsg(port->fd, msgs_.get() + i, queued_ - i, MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    stats[kTxSyscalls] += 1;
+    if (r < 0) {
+      if (QueueFull(errno)) {
+        stats[kTxDropped] += queued_ - i;  // queue full: drop the rest, never wait
+        break;
+      }
+      if (DeviceDown(errno)) {
+        stats[kTxLinkDown] += queued_ - i;
+        up = false;
+        break;
+      }
+      stats[kTxErrors] += 1;  // this frame is bad (EMSGSIZE, EINVAL, ...): skip it
+      i++;
+      continue;
+    }
+    for (int k = 0; k < r; k++) {
+      stats[kTxPackets] += 1;
+      stats[kTxBytes] += lens_[i + k];
+    }
+    i += static_cast<uint32_t>(r);
+  }
+  queued_ = 0;
+  scratchUsed_ = 0;
+  return up;
+}
+
+}  // namespace tapbridge
