@@ -154,3 +154,39 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/**
+ * A 10 ms UDP echo across the bridge, for measuring outages: unlike ping,
+ * which slows down while replies are missing, it keeps sending every 10 ms,
+ * so the longest gap between echoes is the outage plus at most one interval.
+ */
+export async function startEcho(fromNs: string, toNs: string, toIp: string, port = 7777) {
+  const server = spawn("ip", ["netns", "exec", toNs, process.execPath, "-e",
+    `const s=require("dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(${port},()=>console.log("ready"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  children.add(server);
+  await new Promise<void>((resolve) => server.stdout!.once("data", () => resolve()));
+  const client = spawn("ip", ["netns", "exec", fromNs, process.execPath, "-e", `
+    const s=require("dgram").createSocket("udp4"); let sent=0, got=0, last=0, maxGap=0, first=0;
+    s.on("message",()=>{const now=performance.now(); got++; if(last) maxGap=Math.max(maxGap, now-last); else first=now; last=now; });
+    const t=setInterval(()=>{sent++; s.send(Buffer.from(String(sent)), ${port}, "${toIp}");}, 10);
+    setInterval(()=>console.log(JSON.stringify({sent, got, maxGap: Math.round(maxGap)})), 50);
+    process.on("SIGINT",()=>{clearInterval(t); console.log(JSON.stringify({sent, got, maxGap: Math.round(maxGap), done: true})); process.exit(0);});
+  `], { stdio: ["ignore", "pipe", "inherit"] });
+  children.add(client);
+  let latest = { sent: 0, got: 0, maxGap: 0 };
+  client.stdout!.on("data", (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.startsWith("{")) latest = JSON.parse(line);
+  });
+  const exited = new Promise<void>((resolve) => client.on("exit", () => resolve()));
+  return {
+    received: () => latest.got,
+    async done(): Promise<{ sent: number; received: number; maxGapMs: number }> {
+      client.kill("SIGINT");
+      await exited;
+      server.kill("SIGKILL");
+      children.delete(client);
+      children.delete(server);
+      return { sent: latest.sent, received: latest.got, maxGapMs: latest.maxGap };
+    },
+  };
+}
