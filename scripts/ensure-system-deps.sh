@@ -13,6 +13,7 @@ declare -A PACKAGE_OF=(
   [python3-scapy]=python3-scapy
   [brctl]=bridge-utils
   [setpriv]=util-linux
+  [systemd-analyze]=systemd
 )
 
 wanted=("$@")

@@ -123,4 +123,28 @@ describe("control socket", () => {
     const asRoot = await run([process.execPath, CLI, "show", "--socket", path]);
     expect(asRoot.stdout).toContain("ctl0");
   });
+
+  it("serves members of the configured group (a supplementary group counts)", async () => {
+    const groupPath = join(dir, "group.sock");
+    const gid = 4242;
+    const grouped = new ControlSocket({
+      path: groupPath,
+      gid,
+      logger: createLogger({ write: () => undefined }),
+      peerCredentials: loadNative().peerCredentials!,
+      context: { daemon, reload: async () => [], save: () => "", status: () => ({}) },
+    });
+    await grouped.listen();
+    try {
+      chmodSync(dir, 0o755);
+      const member = await run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", `--groups=${gid}`, process.execPath, CLI, "show", "--socket", groupPath], { allowFail: true });
+      expect(member.code, member.stderr).toBe(0);
+      expect(member.stdout).toContain("ctl0");
+      const stranger = await run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", process.execPath, CLI, "show", "--socket", groupPath], { allowFail: true });
+      expect(stranger.code).toBe(1);
+      expect(stranger.stderr).toMatch(/permission denied/);
+    } finally {
+      grouped.close();
+    }
+  });
 });
