@@ -343,6 +343,7 @@ function typedValue(key: string, value: unknown): unknown {
   const kind = PORT_OPTIONS.find((o) => o.name === key)?.value.kind;
   if (typeof value !== "string") return value;
   if (kind === "switch") return SWITCH_WORDS[value.toLowerCase()] ?? value;
-  if (kind === "integer" && /^-?\d+$/.test(value)) return Number(value);
+  // Integers, and text that is one number (access=59), read best as numbers in the saved YAML.
+  if ((kind === "integer" || kind === "text") && /^-?\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   return value;
 }

@@ -140,10 +140,12 @@ export class Daemon {
   addPort(bridgeName: string, entry: PortEntry, origin: PortOrigin = "cli"): string[] {
     const managed = this.bridge(bridgeName);
     const present = managed.ports.get(entry.label);
-    // A hook script and auto-attach may both add the same interface: the second is told there is nothing to do.
-    if (present && present.entry.kind === entry.kind && sameOptions(present.entry.options, entry.options)) {
+    // A hook script and auto-attach may both add the same interface: the second adds nothing, but a
+    // hook's options (a VM's VLAN, say) replace those of a port the pattern attached first.
+    if (present && present.entry.kind === entry.kind && present.entry.persistent === entry.persistent) {
       if (present.origin === "auto" && origin !== "auto") present.origin = origin;
-      return [];
+      if (sameOptions(present.entry.options, entry.options) || origin === "auto") return [];
+      return this.transaction((steps) => this.stepPortOptions(managed, present, entry.options, steps));
     }
     return this.transaction((steps) => this.stepAddPort(managed, entry, origin, steps));
   }
@@ -338,8 +340,9 @@ export class Daemon {
     const tagged = entries.filter((e) => !e.untagged).map((e) => e.vid);
     const untagged = entries.filter((e) => e.untagged).map((e) => e.vid);
     const pvid = entries.find((e) => e.pvid)?.vid;
-    if (tagged.length) options.vlans = tagged.join(",");
-    if (untagged.length) options.untagged = untagged.join(",");
+    const list = (vids: number[]) => (vids.length === 1 ? vids[0] : vids);
+    if (tagged.length) options.vlans = list(tagged);
+    if (untagged.length) options.untagged = list(untagged);
     if (pvid !== undefined) options.pvid = pvid;
     const config: PortConfig = {};
     for (const [key, value] of Object.entries(options)) applyPortOptionValue(config, key, value);

@@ -60,6 +60,58 @@ describe("example configs", () => {
     expect((await d.cli(["show", "xenbr0"])).stdout).not.toContain("guest7");
   });
 
+  it("KVM with VLANs: a trunk uplink carries 59 and 89 to another switch; VMs on access ports reach only their VLAN", async () => {
+    // kv: the KVM host's daemon (examples/kvm-vlans.yaml). sw: an upstream switch, another daemon with the other end of the trunk.
+    const kv = await lab.netns("kv");
+    const sw = await lab.netns("sw");
+    const [vm1, vm2, h59, h89] = [await lab.netns("vm1"), await lab.netns("vm2"), await lab.netns("h59"), await lab.netns("h89")];
+    await lab.veth({ ns: kv, name: "eth0" }, { ns: sw, name: "trunk0" });
+    await lab.veth({ ns: sw, name: "p59" }, { ns: h59, name: "eth0", address: "10.66.0.2/24" });
+    await lab.veth({ ns: sw, name: "p89" }, { ns: h89, name: "eth0", address: "10.66.0.3/24" });
+    const upstream = await DaemonProcess.start({
+      dir: tempDir("sw"),
+      netns: sw,
+      config: "bridges:\n  core:\n    ports:\n      - { attach: trunk0, trunk: [59, 89] }\n      - { attach: p59, access: 59 }\n      - { attach: p89, access: 89 }\n",
+    });
+    const d = await DaemonProcess.start({ dir: tempDir("kv"), netns: kv, configFile: join(EXAMPLES, "kvm-vlans.yaml") });
+    daemons.push(upstream, d);
+    // Two VMs start; their vnetN appear (and match the pattern); qemu-ifup gives each its VLAN.
+    await lab.veth({ ns: kv, name: "vnet1" }, { ns: vm1, name: "eth0", address: "10.66.0.11/24" });
+    await lab.veth({ ns: kv, name: "vnet2" }, { ns: vm2, name: "eth0", address: "10.66.0.12/24" });
+    const env = ["env", "TAPBRIDGE_BRIDGE=br0", `TAPBRIDGE_SOCKET=${d.socket}`, `TAPBRIDGE=${process.execPath} ${CLI}`];
+    for (const [vnet, vid] of [["vnet1", 59], ["vnet2", 89]] as const) {
+      const r = await inNs(kv, [...env, `TAPBRIDGE_PORT_OPTIONS=:access=${vid}`, "sh", join(EXAMPLES, "hooks", "qemu-ifup"), vnet]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const vlans = JSON.parse((await d.cli(["vlan", "show", "-j"])).stdout) as { ifname: string; vlans: { vlan: number; flags?: string[] }[] }[];
+    expect(vlans).toEqual([
+      { ifname: "eth0", vlans: [{ vlan: 59 }, { vlan: 89 }] },
+      { ifname: "vnet1", vlans: [{ vlan: 59, flags: ["PVID", "Egress Untagged"] }] },
+      { ifname: "vnet2", vlans: [{ vlan: 89, flags: ["PVID", "Egress Untagged"] }] },
+    ]);
+    const ping = async (ns: string, ip: string) => (await lab.exec(ns, ["ping", "-c", "2", "-i", "0.2", "-W", "1", ip], { allowFail: true })).code;
+    expect(await ping(vm1, "10.66.0.2")).toBe(0);
+    expect(await ping(vm2, "10.66.0.3")).toBe(0);
+    expect(await ping(vm1, "10.66.0.3")).not.toBe(0);
+    expect(await ping(vm2, "10.66.0.2")).not.toBe(0);
+    expect(await ping(vm1, "10.66.0.12")).not.toBe(0);
+    // bridge vlan add / del on a running port.
+    expect((await d.cli(["vlan", "add", "dev", "vnet2", "vid", "100"])).code).toBe(0);
+    expect((await d.cli(["vlan", "show", "dev", "vnet2"])).stdout).toBe("port              vlan-id  \nvnet2             89 PVID Egress Untagged\n                  100\n\n");
+    expect((await d.cli(["vlan", "del", "dev", "vnet2", "vid", "100"])).code).toBe(0);
+    const gone = await d.cli(["vlan", "del", "dev", "vnet2", "vid", "100"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("port vnet2 is not a member of VLAN 100");
+    expect(await ping(vm2, "10.66.0.3")).toBe(0);
+    // save writes what runs: the VMs' ports, added by the hook, with their VLANs.
+    const saved = parseConfig((await d.cli(["save"])).stdout, "saved").config.bridges[0]!;
+    expect(saved.ports.map((p) => [p.label, p.options])).toEqual([
+      ["eth0", { trunk: [59, 89] }],
+      ["vnet1", { access: 59 }],
+      ["vnet2", { untagged: 89, pvid: 89 }],
+    ]);
+  });
+
   it("KVM: qemu-ifup and qemu-ifdown put a VM's TAP on the bridge and take it off", async () => {
     const q = await lab.netns("q");
     const d = await DaemonProcess.start({ dir: tempDir("q"), netns: q, config: "bridges:\n  br0: {}\n" });
