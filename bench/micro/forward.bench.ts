@@ -6,12 +6,12 @@
  * destinations spread over the table as real traffic would.
  *
  * Target (printed, not asserted): learn + lookup inside the decision loop at
- * ≥ 5 M frames/s with 64k entries.
+ * ≥ 6 M frames/s with 64k entries (issue 6: with the keyed hash).
  */
 import { BATCH, decisionRig, type MicroResult, type MicroTask, type Mix, prepareBatches, runTasks } from "./harness.js";
 import { label } from "./fdb.bench.js";
 
-export const TARGET_FPS = 5e6;
+export const TARGET_FPS = 6e6;
 
 export function decideTask(name: string, portCount: number, fdbSize: number, mix: Mix, batchCount = 64): MicroTask & { memoryBytes: number } {
   const rig = decisionRig(portCount, fdbSize);
@@ -34,7 +34,7 @@ export function decideTask(name: string, portCount: number, fdbSize: number, mix
 export function forwardTasks(fdbSize = 65_536): MicroTask[] {
   const size = label(fdbSize);
   return [
-    { ...decideTask(`decide, known unicast, FDB ${size}, 4 ports`, 4, fdbSize, "unicast"), target: { framesPerSecond: TARGET_FPS, text: "≥ 5 M frames/s" } },
+    { ...decideTask(`decide, known unicast, FDB ${size}, 4 ports`, 4, fdbSize, "unicast"), target: { framesPerSecond: TARGET_FPS, text: "≥ 6 M frames/s" } },
     decideTask(`decide, 10% flood, FDB ${size}, 4 ports`, 4, fdbSize, "flood10"),
     decideTask(`decide, broadcast, FDB ${size}, 4 ports`, 4, fdbSize, "broadcast"),
   ];
