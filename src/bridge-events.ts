@@ -18,7 +18,7 @@ export interface PortAddedEvent extends PortEvent {
 }
 
 export interface PortLinkEvent extends PortEvent {
-  /** Why: "carrier", "admin", "deleted", "manual", … */
+  /** Why: "carrier", "admin", "deleted", "manual", "mac-flap" (err-disabled), "recovered", … */
   reason: string;
   /** Learned FDB entries removed with the link (down only). */
   flushed?: number;
@@ -34,6 +34,40 @@ export interface PortErrorEvent extends PortEvent {
 export interface PortVlansEvent extends PortEvent {
   /** The port's VLANs after the change. */
   vlans: { vid: number; pvid: boolean; untagged: boolean }[];
+}
+
+/** A station move: a learned MAC showed up on another port. Emitted only while someone listens. */
+export interface FdbMoveEvent {
+  mac: string;
+  vlan: number;
+  /** Port labels. */
+  from: string;
+  to: string;
+}
+
+/** A MAC moved between ports more than the flap threshold allows; reported once per episode. */
+export interface MacFlapEvent {
+  mac: string;
+  vlan: number;
+  /** The port the MAC lived on when the episode began, and the port it keeps moving to. */
+  ports: [string, string];
+  /** The port held responsible (the one that took the MAC from its home). */
+  blamed: string;
+  /** Moves counted within the window. */
+  moves: number;
+  windowSeconds: number;
+  /** "shutdown": the blamed port was err-disabled (see Bridge.errDisablePort). */
+  action: "log" | "shutdown";
+}
+
+/** Storm control started (active) or stopped dropping one kind of flood on a port. */
+export interface StormEvent extends PortEvent {
+  kind: "broadcast" | "multicast" | "unknown-unicast";
+  active: boolean;
+  /** The port's limit for this kind, frames/s. */
+  limit: number;
+  /** Frames dropped: in the first second (start), or in the whole episode (end). */
+  dropped: number;
 }
 
 export interface BridgeEventMap {
@@ -62,4 +96,8 @@ export interface BridgeEventMap {
   "port-vlans": [PortVlansEvent];
   /** 802.1Q filtering went on or off; learned entries were flushed. */
   "vlan-filtering": [{ on: boolean; flushed: number }];
+  /** A learned MAC moved to another port (only emitted while someone listens). */
+  "fdb-move": [FdbMoveEvent];
+  "mac-flap": [MacFlapEvent];
+  "storm": [StormEvent];
 }

@@ -20,7 +20,7 @@ import type { BridgeEventMap } from "./bridge-events.js";
 import { allocateBatch, type Batch, batchFromNative, DEFAULT_BATCH_SIZE, fillSlot, SLOT_SIZE, slotCapacity } from "./core/batch.js";
 import { Counters } from "./core/counters.js";
 import { TapbridgeError } from "./errors.js";
-import { Fdb, NO_PORT } from "./core/fdb.js";
+import { Fdb, FULL_POLICIES, type FullPolicy, NO_PORT } from "./core/fdb.js";
 import { Decider, type BpduHandler } from "./core/forward.js";
 import { formatMac, parseMac } from "./core/frame.js";
 import { DataplaneStat, DP_STAT_COUNT, EGRESS_WORDS, MAX_PORTS, PORT_STAT_COUNT, PortStat, VNET_HDR_LEN, type NativeBinding, type NativeDataplane, type NativePortEventType } from "./io/native-binding.js";
@@ -36,17 +36,30 @@ import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from ".
 import { Port, type PortFlagSettings, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
 import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
-import { FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./core/storm.js";
+import { FLOOD_KIND_NAMES, FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./core/storm.js";
 import { VLAN_PROTOCOL_TPID, VlanTable, type VlanProtocol } from "./core/vlan.js";
 import { adjustVnetHeader, EgressForm, egressForm, egressFrame } from "./core/vlan-egress.js";
 import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec, type PortVlanSpec, type VlanMembership } from "./core/vlan-spec.js";
+import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } from "./fdb-dump.js";
+import { FdbGuard, type MacFlapOptions, type MacFlapSettings } from "./fdb-guard.js";
+import { FdbSweeper, StormWatch } from "./maintenance.js";
 
 export interface BridgeOptions {
   name?: string;
   /** Seconds a learned entry lives without traffic (default 300); 0: never learn, always flood. */
   ageingTime?: number;
-  /** Cap on FDB entries (default 131072). */
+  /** Cap on FDB entries, learned and static (default 131072): sizes the table. */
   maxFdbEntries?: number;
+  /** Bridge-wide cap on learned entries (Linux fdb_max_learned; default 0: only maxFdbEntries). */
+  fdbMaxLearned?: number;
+  /**
+   * A full FDB (at fdbMaxLearned or maxFdbEntries): "evict-from-largest-port"
+   * (default, Open vSwitch) makes room by evicting an old entry of the port
+   * holding the most; "refuse" (Linux) leaves the newcomer unlearned (flooded).
+   */
+  fdbFullPolicy?: FullPolicy;
+  /** MAC flap detection (default: more than 5 moves in 10 s is logged; no shutdown). */
+  macFlap?: MacFlapOptions;
   /** Frames per batch (default 64). */
   batchSize?: number;
   /** Bitmask of 01:80:C2:00:00:0X groups to forward (Linux group_fwd_mask; default 0). */
@@ -82,14 +95,49 @@ export interface BridgeOptions {
   reattach?: boolean;
 }
 
-export interface FdbRecord {
-  mac: string;
-  vlan: number;
-  port: string;
-  /** Seconds since last seen (0 for static entries). */
-  ageing: number;
-  static: boolean;
-  sticky: boolean;
+export type { FdbRecord, FdbChunkOptions, FdbWalkResult } from "./fdb-dump.js";
+
+/** The FDB's size, limits and defences, bridge-wide (Bridge.fdbStats). */
+export interface FdbStats {
+  entries: number;
+  learned: number;
+  static: number;
+  maxEntries: number;
+  /** 0: no cap on learned entries but maxEntries. */
+  maxLearned: number;
+  fullPolicy: FullPolicy;
+  ageingSeconds: number;
+  /** Slots in the table, and its bytes. */
+  capacity: number;
+  memoryBytes: number;
+  /** Learns refused: in all, by a port's own limit, by a full table, by the probe bound. */
+  learnRefused: number;
+  refusedPortLimit: number;
+  refusedFull: number;
+  refusedProbe: number;
+  evictions: number;
+  moves: number;
+  /** Moves that "fdb-move" listeners missed (more than 4096 in one batch). */
+  movesUnreported: number;
+  flaps: number;
+  agedOut: number;
+  sweepPasses: number;
+  /** The longest single ageing step so far, in milliseconds. */
+  sweepMaxStepMs: number;
+}
+
+/** One port's share of the FDB (PortStats.fdb). */
+export interface PortFdbStats {
+  entries: number;
+  learned: number;
+  /** The port's max-learned (0: none). */
+  maxLearned: number;
+  /** Learns refused by that limit. */
+  refused: number;
+  /** Entries evicted from this port to make room for others. */
+  evicted: number;
+  /** MAC flaps blamed on this port. */
+  flaps: number;
 }
 
 export interface PortStats {
@@ -119,6 +167,9 @@ export interface PortStats {
   txSegmented: number;
   /** Ingress drops by reason (only reasons with a count). */
   drops: Record<string, number>;
+  fdb: PortFdbStats;
+  /** Why the port is err-disabled ("mac-flap", …); absent when it is not. */
+  errDisabled?: string;
 }
 
 export const AGEING_MAX_SECONDS = 1_000_000;
@@ -178,12 +229,18 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private busy = false;
   private closed = false;
   private referenced = true;
-  private readonly sweepTimer: Timer;
+  private readonly maintenanceTimer: Timer;
   private followLinks: boolean | LinkMonitor;
   private readonly reattach: boolean;
   private links: LinkFollower | undefined;
   /** Per port: the settings it was added with, as changed since (what a re-attach applies). */
   private readonly configs: (PortSettings | undefined)[] = new Array(MAX_PORTS);
+  private readonly sweeper: FdbSweeper;
+  private readonly stormWatch = new StormWatch();
+  private readonly guard: FdbGuard;
+  /** Per port: why it is err-disabled (it stays disabled whatever its link), and its recovery timer. */
+  private readonly errDisabled: (string | undefined)[] = new Array(MAX_PORTS);
+  private readonly recoveryTimers = new Map<number, Timer>();
   /** Per port: 1 while its link is down (the port is then disabled whatever its configured state). */
   private readonly linkDown = new Uint8Array(MAX_PORTS);
   /** Per port: the state it takes while its link is up (settings, or STP's decision). */
@@ -208,6 +265,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.followLinks = options.followLinks ?? true;
     this.reattach = options.reattach ?? true;
     this.fdb = new Fdb({ ageingMs: ageingToMs(options.ageingTime ?? 300), maxEntries: options.maxFdbEntries ?? 131_072 });
+    this.guard = new FdbGuard(this.fdb, this, this.log);
+    this.setFdbOptions({ maxLearned: options.fdbMaxLearned, fullPolicy: options.fdbFullPolicy, macFlap: options.macFlap ?? {} });
     const defaultPvid = options.defaultPvid ?? 1;
     this.defaultPvid = defaultPvid === 0 ? 0 : checkVid(defaultPvid, "default PVID");
     this.vlanFilteringSet = options.vlanFiltering;
@@ -221,7 +280,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.vlanTable,
     );
     this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
-    this.sweepTimer = this.scheduler.every(1000, () => this.fdb.expire(this.clock()));
+    this.sweeper = new FdbSweeper(this.fdb, this.scheduler);
+    this.maintenanceTimer = this.scheduler.every(1000, () => this.maintain());
   }
 
   // ── ports ────────────────────────────────────────────────────────────
@@ -247,6 +307,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const startsDown = port instanceof MemoryPort && !port.linkUp;
     this.counters.clearPort(index);
     this.decider.storm.clearPort(index);
+    this.fdb.resetPort(index);
+    this.guard.flap.resetPort(index);
+    this.stormWatch.resetPort(index);
+    this.errDisabled[index] = undefined;
     this.portTable.mtu[index] = port.mtu;
     this.portTable.flags[index] = PortFlag.present | DEFAULT_PORT_FLAGS;
     this.portTable.state[index] = PortState.forwarding;
@@ -293,6 +357,11 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.fdb.flushPort(index, true);
     this.vlanTable.clearPort(index);
     this.mirrors.clear(index);
+    this.fdb.resetPort(index);
+    this.decider.storm.clearPort(index);
+    this.errDisabled[index] = undefined;
+    this.recoveryTimers.get(index)?.cancel();
+    this.recoveryTimers.delete(index);
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp);
@@ -336,6 +405,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         throw new TapbridgeError("EINVAL", `${option}=${v} for port ${port.label} is out of range: use a whole number of frames/s from 0 (no limit) to ${STORM_MAX_RATE}`);
       }
     }
+    if (s.maxLearned !== undefined) checkCount(s.maxLearned, `max-learned for port ${port.label}`);
     const vlans = withVlans ? this.resolveVlans(port, s) : undefined;
     let flags = this.portTable.flags[i]!;
     const set = (bit: number, on: boolean | undefined) => {
@@ -351,9 +421,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (s.state !== undefined) {
       if (!(s.state in PortState)) throw new TapbridgeError("EINVAL", `"${s.state}" is not a port state: use ${PORT_STATE_NAMES.join(", ")}`);
       this.configuredState[i] = PortState[s.state];
-      if (!this.linkDown[i]) this.portTable.state[i] = PortState[s.state];
+      if (!this.linkDown[i] && !this.errDisabled[i]) this.portTable.state[i] = PortState[s.state];
     }
     if (s.learning === false) this.fdb.flushPort(i);
+    if (s.maxLearned !== undefined) this.fdb.setPortLimit(i, s.maxLearned);
     for (const { field, kind } of STORM_SETTINGS) {
       const v = s[field];
       if (v !== undefined) this.decider.storm.setLimit(i, kind, v, this.clock());
@@ -385,7 +456,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.emit("port-down", { port: port.label, index: i, reason, flushed });
     } else {
       this.linkDown[i] = 0;
-      this.portTable.state[i] = this.configuredState[i]!;
+      this.portTable.state[i] = this.errDisabled[i] ? PortState.disabled : this.configuredState[i]!;
       this.portTable.recompute();
       this.log.info("port link up", { port: port.label, reason });
       this.emit("port-up", { port: port.label, index: i, reason });
@@ -395,6 +466,61 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   /** Stop waiting to re-attach a deleted interface of this label (delif of a port whose device is gone). */
   cancelReattach(label: string): boolean {
     return this.links?.cancelReattach(label) ?? false;
+  }
+
+  /**
+   * Err-disable a port, as switches do for a security violation (here MAC
+   * flapping; STP's BPDU guard may use it too): it leaves forwarding and its
+   * learned entries are flushed, like a link down, but it stays disabled
+   * whatever its link does until `recoverPort` (or the MAC-flap recovery
+   * timer, when set). Announced as "port-down" with the cause as reason.
+   */
+  errDisablePort(portOrName: Port | string, cause: string): void {
+    const port = this.resolvePort(portOrName);
+    const i = port.index;
+    if (this.errDisabled[i]) return;
+    this.errDisabled[i] = cause;
+    this.portTable.state[i] = PortState.disabled;
+    this.portTable.recompute();
+    const flushed = this.fdb.flushPort(i);
+    const recoverSeconds = cause === "mac-flap" ? this.guard.settings.recoverSeconds : 0;
+    this.log.warn("port err-disabled", { port: port.label, cause, flushed, recoverSeconds });
+    this.emit("port-down", { port: port.label, index: i, reason: cause, flushed });
+    if (recoverSeconds > 0) {
+      this.recoveryTimers.set(i, this.scheduler.after(recoverSeconds * 1000, () => this.portsByIndex[i] === port && this.recoverPort(port)));
+    }
+  }
+
+  /** Undo errDisablePort: the port returns to its configured state (if its link is up). False if it was not err-disabled. */
+  recoverPort(portOrName: Port | string): boolean {
+    const port = this.resolvePort(portOrName);
+    const i = port.index;
+    const cause = this.errDisabled[i];
+    if (!cause) return false;
+    this.errDisabled[i] = undefined;
+    this.recoveryTimers.get(i)?.cancel();
+    this.recoveryTimers.delete(i);
+    if (!this.linkDown[i]) this.portTable.state[i] = this.configuredState[i]!;
+    this.portTable.recompute();
+    this.log.info("port recovered", { port: port.label, cause });
+    this.emit("port-up", { port: port.label, index: i, reason: "recovered" });
+    return true;
+  }
+
+  /** Why the port is err-disabled, or undefined. */
+  portErrDisabled(portOrName: Port | string): string | undefined {
+    return this.errDisabled[this.resolvePort(portOrName).index];
+  }
+
+  /** @internal FdbGuard's access by index. */
+  labelOfIndex(index: number): string {
+    return this.portsByIndex[index]?.label ?? `#${index}`;
+  }
+
+  /** @internal FdbGuard's access by index. */
+  errDisableIndex(index: number, cause: string): void {
+    const port = this.portsByIndex[index];
+    if (port) this.errDisablePort(port, cause);
   }
 
   /** Whether the port's link is up (as far as the bridge knows). */
@@ -431,6 +557,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       hairpin: (f & PortFlag.hairpin) !== 0,
       isolated: (f & PortFlag.isolated) !== 0,
       state: PORT_STATE_NAMES[this.portTable.state[i]!]!,
+      maxLearned: this.fdb.portLimit[i]!,
       stormBroadcast: this.decider.storm.limit(i, FloodKind.broadcast),
       stormMulticast: this.decider.storm.limit(i, FloodKind.multicast),
       stormUnknownUnicast: this.decider.storm.limit(i, FloodKind.unknownUnicast),
@@ -448,15 +575,89 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.fdb.ageingMs = ageingToMs(seconds);
   }
 
+  /**
+   * Every entry at once. Blocks for the whole table (a million entries: a
+   * second): fine for small tables; for big ones use `fdbChunks`.
+   */
   fdbEntries(): FdbRecord[] {
     return this.fdb.entries(this.clock()).map((e) => ({
       mac: formatMac(e.hi, e.lo),
       vlan: e.vid,
-      port: this.portsByIndex[e.port]?.label ?? `#${e.port}`,
+      port: this.labelOfIndex(e.port),
       ageing: Math.round(e.ageMs / 10) / 100,
       static: e.static,
       sticky: e.sticky,
     }));
+  }
+
+  /**
+   * The FDB as chunks of records (`showmacs` / `fdb show` on big tables),
+   * yielding to the event loop between chunks so forwarding never waits for
+   * more than one chunk (default 512 records, at most 16 384 slots read).
+   * Weakly consistent, like a netlink dump: see fdb-dump.ts. The generator's
+   * return value counts entries and chunks and says if the walk was
+   * interrupted by a rehash.
+   *
+   *   for await (const chunk of bridge.fdbChunks({ port: "tap0" })) print(chunk);
+   */
+  fdbChunks(options: Omit<FdbChunkOptions, "portIndex"> & { port?: Port | string } = {}): AsyncGenerator<FdbRecord[], FdbWalkResult> {
+    const { port, ...rest } = options;
+    const portIndex = port === undefined ? undefined : this.resolvePort(port).index;
+    return walkFdb(this.fdb, this.clock, (i) => this.labelOfIndex(i), { ...rest, portIndex }, () => !this.closed);
+  }
+
+  /** Change the FDB's bridge-wide limits and MAC-flap settings; absent fields keep their value. */
+  setFdbOptions(options: { maxLearned?: number | undefined; fullPolicy?: FullPolicy | undefined; macFlap?: MacFlapOptions | undefined }): void {
+    if (options.maxLearned !== undefined) checkCount(options.maxLearned, "fdbMaxLearned");
+    if (options.fullPolicy !== undefined && !FULL_POLICIES.includes(options.fullPolicy)) {
+      throw new TapbridgeError("EINVAL", `fdbFullPolicy "${options.fullPolicy}" is not one of ${FULL_POLICIES.join(", ")}`);
+    }
+    if (options.macFlap) this.guard.configure(options.macFlap);
+    if (options.maxLearned !== undefined) this.fdb.maxLearned = options.maxLearned;
+    if (options.fullPolicy !== undefined) this.fdb.fullPolicy = options.fullPolicy;
+  }
+
+  get macFlapSettings(): MacFlapSettings {
+    return { ...this.guard.settings };
+  }
+
+  fdbStats(): FdbStats {
+    const f = this.fdb;
+    let refusedPortLimit = 0;
+    for (const p of this.ports) refusedPortLimit += f.refusedPerPort[p.index]!;
+    return {
+      entries: f.size,
+      learned: f.learned,
+      static: f.size - f.learned,
+      maxEntries: f.maxEntries,
+      maxLearned: f.maxLearned,
+      fullPolicy: f.fullPolicy,
+      ageingSeconds: f.ageingMs / 1000,
+      capacity: f.tableCapacity,
+      memoryBytes: f.memoryBytes,
+      learnRefused: f.learnRefused,
+      refusedPortLimit,
+      refusedFull: f.refusedFull,
+      refusedProbe: f.refusedProbe,
+      evictions: f.evictions,
+      moves: f.moves,
+      movesUnreported: this.guard.movesUnreported,
+      flaps: this.guard.flap.detected,
+      agedOut: f.agedOut,
+      sweepPasses: f.sweepPasses,
+      sweepMaxStepMs: Math.round(this.sweeper.maxStepMs * 1000) / 1000,
+    };
+  }
+
+  /** Every counter, for a status report (SIGUSR1, the daemon): no FDB entries (see fdbChunks). */
+  statusSummary(): Record<string, unknown> {
+    return {
+      ports: this.stats(),
+      dataplane: this.dataplaneStats(),
+      fdbStats: this.fdbStats(),
+      internalErrors: this.internalErrors,
+      ...(this.vlanFiltering ? { vlans: this.vlans() } : {}),
+    };
   }
 
   /** The port a MAC was learned on (VLAN 0 unless given), or undefined. */
@@ -638,6 +839,15 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       txSyscalls: n ? n[PortStat.txSyscalls]! : 0,
       txSegmented: n ? n[PortStat.txSegmented]! : 0,
       drops,
+      fdb: {
+        entries: this.fdb.perPort[i]!,
+        learned: this.fdb.learnedPerPort[i]!,
+        maxLearned: this.fdb.portLimit[i]!,
+        refused: this.fdb.refusedPerPort[i]!,
+        evicted: this.fdb.evictedPerPort[i]!,
+        flaps: this.guard.flap.blamed[i]!,
+      },
+      ...(this.errDisabled[i] ? { errDisabled: this.errDisabled[i] } : {}),
     };
   }
 
@@ -718,6 +928,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (mirrors.active) mirrors.emit(batch, count, this.clock());
     this.dp?.transmit(count);
     if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
+    if (this.guard.pending) this.guard.flush();
   }
 
   /** Copy each frame bound for in-memory ports out of the batch, tagged or untagged as native ports get it (core/vlan-egress.ts); delivered after the batch. */
@@ -884,12 +1095,30 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         this.log.warn("closing port failed", { port: port.label, err: error });
       }
     }
-    this.sweepTimer.cancel();
+    this.maintenanceTimer.cancel();
+    this.sweeper.stop();
+    for (const timer of this.recoveryTimers.values()) timer.cancel();
+    this.recoveryTimers.clear();
     this.queue = [];
     this.queueHead = 0;
     this.dp?.close();
     this.closed = true;
     return final;
+  }
+
+  /** Once a second, beside the data path: an ageing pass in bounded steps, and storm episodes. */
+  private maintain(): void {
+    this.sweeper.tick();
+    const limited: number[] = [];
+    for (const p of this.ports) if (this.decider.storm.active[p.index] !== 0) limited.push(p.index);
+    this.stormWatch.check(this.counters.drops, limited, (index, kind, active, dropped) => {
+      const port = this.labelOfIndex(index);
+      const kindName = FLOOD_KIND_NAMES[kind] === "unknownUnicast" ? "unknown-unicast" : FLOOD_KIND_NAMES[kind]!;
+      const limit = this.decider.storm.limit(index, kind);
+      if (active) this.log.warn("storm control dropping", { port, kind: kindName, limit, droppedFirstSecond: dropped });
+      else this.log.info("storm over", { port, kind: kindName, limit, dropped });
+      this.emit("storm", { port, index, kind: kindName as "broadcast" | "multicast" | "unknown-unicast", active, limit, dropped });
+    });
   }
 
   private assertOpen(): void {
@@ -914,6 +1143,15 @@ function vlanProtocolTpid(protocol: VlanProtocol): number {
   const tpid = Object.hasOwn(VLAN_PROTOCOL_TPID, protocol) ? VLAN_PROTOCOL_TPID[protocol] : undefined;
   if (tpid === undefined) throw new TapbridgeError("EINVAL", `"${String(protocol)}" is not a VLAN protocol: use 802.1Q or 802.1ad`);
   return tpid;
+}
+
+/** Largest learning limit accepted (per port and bridge-wide). */
+export const MAX_LEARNED_LIMIT = 16_777_216;
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_LEARNED_LIMIT) {
+    throw new TapbridgeError("EINVAL", `${what} ${n} is out of range: use a whole number from 0 (no limit) to ${MAX_LEARNED_LIMIT}`);
+  }
 }
 
 function checkGroupFwdMask(mask: number): number {

@@ -1,9 +1,11 @@
 /**
  * What runs beside the data path, never inside it: the FDB's ageing sweep and
- * the storm-control watch. Both hang off one unref'd 1-second timer.
+ * the storm-control watch. Both hang off one 1-second timer of the bridge's
+ * scheduler (src/scheduler.ts: real, unref'd timers, or a VirtualClock).
  *
- * The sweep runs in bounded steps chained with setImmediate, so between two
- * steps the event loop polls the ports and runs their batches: one step is
+ * The sweep runs in bounded steps, each a timer of its own (after 0 ms), so
+ * between two steps the event loop polls the ports and runs their batches
+ * (and under a VirtualClock a pass completes within one `advance`): one step is
  * the longest forwarding ever waits for ageing, where a sweep in one go over
  * 65 536 crafted entries once took 20.6 s. A step visits at most
  * SWEEP_STEP_SLOTS slots (Fdb.expireStep; about 0.2 ms once the code is
@@ -17,6 +19,7 @@
  * with its total). Nothing is reported per frame.
  */
 import type { Fdb } from "./core/fdb.js";
+import type { Scheduler } from "./scheduler.js";
 import { MAX_PORTS } from "./core/abi.js";
 import { DROP_REASON_COUNT, DropReason } from "./core/reasons.js";
 import { FLOOD_KINDS } from "./core/storm.js";
@@ -38,7 +41,7 @@ export class FdbSweeper {
 
   constructor(
     private readonly fdb: Fdb,
-    private readonly clock: () => number,
+    private readonly scheduler: Scheduler,
     private readonly budget = SWEEP_STEP_SLOTS,
   ) {}
 
@@ -53,7 +56,7 @@ export class FdbSweeper {
   private readonly step = (): void => {
     if (this.stopped) return;
     const started = performance.now();
-    const now = this.clock();
+    const now = this.scheduler.now();
     const passes = this.fdb.sweepPasses;
     let work = 0;
     let took = 0;
@@ -69,7 +72,7 @@ export class FdbSweeper {
       this.running = false;
       return;
     }
-    setImmediate(this.step).unref();
+    this.scheduler.after(0, this.step);
   };
 
   /** Whether a pass is under way (tests wait for it to finish). */

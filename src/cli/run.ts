@@ -3,10 +3,14 @@
  * for `brctl addbr br0; brctl addif br0 eth0 tap0`.
  *
  * Logs go to stderr as JSON lines; `"msg":"bridge running"` says it forwards.
- * SIGINT/SIGTERM: remove what it created, exit 0. SIGUSR1: log the MAC table
- * and the port counters.
+ * SIGINT/SIGTERM: remove what it created, exit 0. SIGUSR1: log a "status"
+ * line with every counter, then the MAC table streamed in "fdb" lines of
+ * 512 entries and an "fdb end" line (fdb-dump.ts), between batches.
  */
-import { Bridge } from "../bridge.js";
+import { Bridge, MAX_LEARNED_LIMIT } from "../bridge.js";
+import { FULL_POLICIES, type FullPolicy } from "../core/fdb.js";
+import { dumpStatus } from "../fdb-dump.js";
+import { FLAP_ACTIONS, type FlapAction, type MacFlapOptions } from "../fdb-guard.js";
 import { parsePortSpec, portOptionsHelp, type PortConfig } from "../config/port-options.js";
 import { VLAN_PROTOCOL_TPID, type VlanProtocol } from "../core/vlan.js";
 import { checkVid } from "../core/vlan-spec.js";
@@ -21,7 +25,13 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   tap: { type: "string", repeat: true, value: "NAME[@NETNS][:OPT]...", help: "create (or open) a TAP device as a port, inside NETNS if given" },
   persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
   ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
-  "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap (default 131072)" },
+  "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap, learned + static (default 131072)" },
+  "fdb-max-learned": { type: "number", value: "N", help: "cap on learned MACs, bridge-wide (Linux fdb_max_learned; default 0: only --max-fdb)" },
+  "fdb-full-policy": { type: "string", value: "POLICY", help: "when the FDB is full: evict-from-largest-port (default) or refuse" },
+  "mac-flap-moves": { type: "number", value: "N", help: "a MAC moving ports more than N times in the window is a flap (default 5; 0: off)" },
+  "mac-flap-window": { type: "number", value: "SECONDS", help: "the MAC flap window (default 10)" },
+  "mac-flap-action": { type: "string", value: "ACTION", help: "log (default), or shutdown: err-disable the port blamed" },
+  "mac-flap-recover": { type: "number", value: "SECONDS", help: "bring an err-disabled port back after this long (default 0: never)" },
   "vlan-filtering": { type: "boolean", help: "filter on 802.1Q VLANs even if no port has VLAN options (on by itself when one has)" },
   "vlan-protocol": { type: "string", value: "802.1Q|802.1ad", help: "the VLAN tag the bridge filters on, inserts and strips (default 802.1Q)" },
   "default-pvid": { type: "number", value: "VID", help: "VLAN of ports without VLAN options (default 1; 0: none), as Linux's default_pvid" },
@@ -61,6 +71,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(flags["vlan-filtering"] ? { vlanFiltering: true } : {}),
     ...(vlanProtocol ? { vlanProtocol } : {}),
     ...(defaultPvid !== undefined ? { defaultPvid } : {}),
+    ...fdbDefences(flags),
   });
   try {
     for (const { port, config } of ports) bridge.addPort(port, config);
@@ -81,8 +92,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     };
     const onInt = () => stop("SIGINT");
     const onTerm = () => stop("SIGTERM");
-    const onUsr1 = () =>
-      log.info("status", { fdb: bridge.fdbEntries(), ports: bridge.stats(), dataplane: bridge.dataplaneStats(), ...(bridge.vlanFiltering ? { vlans: bridge.vlans() } : {}) });
+    const onUsr1 = () => {
+      dumpStatus(bridge, log).catch((error: unknown) => log.error("status dump failed", { err: error }));
+    };
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     process.on("SIGUSR1", onUsr1);
@@ -119,4 +131,40 @@ function checkDefaultPvid(n: number | undefined): number | undefined {
 function checkMaxFdb(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 16_777_216) throw new UsageError(`--max-fdb must be a whole number from 1 to 16777216, not ${n}`);
   return n;
+}
+
+/** The FDB limit, full policy and MAC flap flags, checked here so that a mistake names its flag. */
+function fdbDefences(flags: Record<string, unknown>): { fdbMaxLearned?: number; fdbFullPolicy?: FullPolicy; macFlap: MacFlapOptions } {
+  const out: { fdbMaxLearned?: number; fdbFullPolicy?: FullPolicy; macFlap: MacFlapOptions } = { macFlap: {} };
+  const learned = flags["fdb-max-learned"] as number | undefined;
+  if (learned !== undefined) {
+    if (!Number.isInteger(learned) || learned < 0 || learned > MAX_LEARNED_LIMIT) throw new UsageError(`--fdb-max-learned must be a whole number from 0 (no limit) to ${MAX_LEARNED_LIMIT}, not ${learned}`);
+    out.fdbMaxLearned = learned;
+  }
+  const policy = flags["fdb-full-policy"] as string | undefined;
+  if (policy !== undefined) {
+    if (!(FULL_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--fdb-full-policy must be ${FULL_POLICIES.join(" or ")}, not "${policy}"`);
+    out.fdbFullPolicy = policy as FullPolicy;
+  }
+  const moves = flags["mac-flap-moves"] as number | undefined;
+  if (moves !== undefined) {
+    if (!Number.isInteger(moves) || moves < 0 || moves > 1_000_000) throw new UsageError(`--mac-flap-moves must be a whole number from 0 (off) to 1000000, not ${moves}`);
+    out.macFlap.moves = moves;
+  }
+  const window = flags["mac-flap-window"] as number | undefined;
+  if (window !== undefined) {
+    if (!(window > 0 && window <= 3600)) throw new UsageError(`--mac-flap-window must be more than 0 and at most 3600 seconds, not ${window}`);
+    out.macFlap.windowSeconds = window;
+  }
+  const action = flags["mac-flap-action"] as string | undefined;
+  if (action !== undefined) {
+    if (!(FLAP_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`--mac-flap-action must be ${FLAP_ACTIONS.join(" or ")}, not "${action}"`);
+    out.macFlap.action = action as FlapAction;
+  }
+  const recover = flags["mac-flap-recover"] as number | undefined;
+  if (recover !== undefined) {
+    if (!(recover >= 0 && recover <= 86_400)) throw new UsageError(`--mac-flap-recover must be 0 (never) to 86400 seconds, not ${recover}`);
+    out.macFlap.recoverSeconds = recover;
+  }
+  return out;
 }

@@ -29,6 +29,8 @@ export interface PortConfig {
   hairpin?: boolean;
   /** `isolated`: talks only to non-isolated ports (libvirt's `<port isolated='yes'/>`). */
   isolated?: boolean;
+  /** `max-learned=N`: cap on MACs learned on this port; 0 = no limit. */
+  maxLearned?: number;
   /** `storm-broadcast=PPS`: broadcast frames/s this port may flood; 0 = no limit. */
   stormBroadcast?: number;
   /** `storm-multicast=PPS`. */
@@ -127,6 +129,7 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("bcast-flood", "bcastFlood", "flood broadcast to this port (default on)"),
   switchOption("hairpin", "hairpin", "let frames leave through the port they came in on (default off)"),
   switchOption("isolated", "isolated", "talk only to ports that are not isolated (default off)"),
+  integerOption("max-learned", "maxLearned", 0, 16_777_216, "most MACs learned on this port; further learns are refused and counted (default 0: no limit)"),
   integerOption("storm-broadcast", "stormBroadcast", 0, STORM_MAX_RATE, "storm control: broadcast frames/s this port may flood (default 0: no limit)"),
   integerOption("storm-multicast", "stormMulticast", 0, STORM_MAX_RATE, "storm control: multicast frames/s this port may flood (default 0: no limit)"),
   integerOption("storm-unknown-unicast", "stormUnknownUnicast", 0, STORM_MAX_RATE, "storm control: unknown-unicast frames/s this port may flood (default 0: no limit)"),

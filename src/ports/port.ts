@@ -23,6 +23,8 @@ export interface PortFlagSettings {
   isolated?: boolean;
   /** Initial state; "forwarding" unless STP decides otherwise. */
   state?: PortStateName;
+  /** Cap on MACs learned on this port (0: none, the default); further learns are refused and counted. */
+  maxLearned?: number;
   /** Storm control: broadcast frames/s this port may flood (0: no limit, the default). */
   stormBroadcast?: number;
   /** Storm control: multicast frames/s this port may flood (0: no limit). */

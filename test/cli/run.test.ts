@@ -47,13 +47,21 @@ describe("tapbridge run", () => {
   it("creates TAPs in a namespace, forwards, and removes them on SIGTERM with exit 0", async () => {
     const t1 = lab.ifname("r1");
     const t2 = lab.ifname("r2");
-    const bridge = start(["--name", "clitest", "--tap", `${t1}@${ns}`, "--tap", `${t2}@${ns}`, "--ageing", "60"]);
+    const bridge = start(["--name", "clitest", "--tap", `${t1}@${ns}:max-learned=100:storm-broadcast=1000`, "--tap", `${t2}@${ns}`, "--ageing", "60",
+      "--fdb-max-learned", "5000", "--fdb-full-policy", "refuse", "--mac-flap-moves", "3", "--mac-flap-action", "shutdown"]);
     await bridge.ready;
     expect(await linkExists(t1)).toBe(true);
     expect(await linkExists(t2)).toBe(true);
     bridge.child.kill("SIGUSR1");
     await new Promise((r) => setTimeout(r, 300));
     expect(bridge.stderr()).toContain('"msg":"status"');
+    // The status line carries counters, not the table; the table follows in "fdb" lines and an "fdb end" line.
+    const lines = bridge.stderr().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const status = lines.find((l) => l.msg === "status")!;
+    expect(status.fdb).toBeUndefined();
+    expect(status.fdbStats).toMatchObject({ entries: 0, maxLearned: 5000, fullPolicy: "refuse" });
+    expect((status.ports as { name: string; fdb: { maxLearned: number } }[]).find((p) => p.name === `${t1}@${ns}`)!.fdb.maxLearned).toBe(100);
+    expect(lines.find((l) => l.msg === "fdb end")).toMatchObject({ dump: status.fdbDump, entries: 0, interrupted: false });
     bridge.child.kill("SIGTERM");
     expect(await bridge.exited).toBe(0);
     expect(await linkExists(t1)).toBe(false);
@@ -85,6 +93,11 @@ describe("tapbridge run", () => {
       [["--tap", "x", "--log-level", "loud"], /--log-level must be one of/],
       [["--tap", "x", "--vlan-protocol", "802.1x"], /--vlan-protocol must be 802.1Q or 802.1ad, not "802.1x"/],
       [["--tap", "x", "--default-pvid", "4095"], /--default-pvid: VLAN ID 4095 is reserved/],
+      [["--tap", "x", "--fdb-max-learned", "-1"], /--fdb-max-learned must be a whole number from 0 \(no limit\) to 16777216, not -1/],
+      [["--tap", "x", "--fdb-full-policy", "lru"], /--fdb-full-policy must be refuse or evict-from-largest-port, not "lru"/],
+      [["--tap", "x", "--mac-flap-action", "panic"], /--mac-flap-action must be log or shutdown, not "panic"/],
+      [["--tap", "x", "--mac-flap-window", "0"], /--mac-flap-window must be more than 0/],
+      [["--tap", "x:max-learned=lots"], /--tap x:max-learned=lots: port x: option "max-learned=lots" is out of range/],
     ];
     for (const [args, message] of cases) {
       const r = await run([process.execPath, CLI, "run", ...args], { allowFail: true });

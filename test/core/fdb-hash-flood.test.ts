@@ -16,6 +16,7 @@ import { Fdb, MAX_PROBE } from "../../src/core/fdb.js";
 import { halfSipHash13 } from "../../src/core/fdb-hash.js";
 import { FdbSweeper, SWEEP_STEP_SLOTS } from "../../src/maintenance.js";
 import { craftCollidingMacs, randomMacs } from "../../bench/micro/crafted-macs.js";
+import { schedulerWithClock } from "../../src/scheduler.js";
 
 const ENTRIES = 65_536;
 /** The attacker's guess at the key: the key a table would have if it were public (here, all zero). */
@@ -74,7 +75,7 @@ describe("hash flooding", () => {
     for (let i = 0; i < ENTRIES; i++) fdb.learn(0, crafted.hi[i]!, crafted.lo[i]!, i & 3, now);
     const run = fdb.longestRun();
     now = 5000;
-    const sweeper = new FdbSweeper(fdb, () => now);
+    const sweeper = new FdbSweeper(fdb, schedulerWithClock(() => now));
     let turns = 0;
     const ticker = setInterval(() => turns++, 1);
     const delay = monitorEventLoopDelay({ resolution: 1 });
