@@ -83,12 +83,22 @@ describe("streamed FDB listing", () => {
     const { bridge } = bridgeWith(1_048_576);
     let bytes = 0;
     let longest = 0;
+    let lines = 0;
     const log = createLogger({
       write: (l) => {
         bytes += l.length;
         longest = Math.max(longest, l.length);
+        lines++;
       },
     });
+    // Behaviour, not time: something else scheduled on the event loop gets its turn between chunks.
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
     globalThis.gc?.();
     const rss0 = process.memoryUsage().rss;
     let rssMax = rss0;
@@ -100,14 +110,17 @@ describe("streamed FDB listing", () => {
     const took = performance.now() - started;
     delay.disable();
     clearInterval(sampler);
+    ticking = false;
     const grew = (rssMax - rss0) / 2 ** 20;
     console.log(
       `dump of 1048576 entries: ${took.toFixed(0)} ms, ${(bytes / 2 ** 20).toFixed(1)} MiB of log in lines of at most ${(longest / 1024).toFixed(0)} KiB, ` +
         `event-loop delay max ${(delay.max / 1e6).toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms), RSS +${grew.toFixed(0)} MiB`,
     );
     expect(longest).toBeLessThan(200 * 1024);
+    expect(turns).toBeGreaterThanOrEqual(lines - 3); // a turn between any two chunks
     expect(grew).toBeLessThan(150); // the report: RSS grew 144 MB with one 12.6 MB line before
-    expect(delay.max / 1e6).toBeLessThan(250);
+    // The record, with a generous bound (a shared machine): no stall near the length of the dump itself.
+    expect(delay.max / 1e6).toBeLessThan(Math.max(1000, took / 4));
     bridge.close();
   }, 60_000);
 });

