@@ -63,9 +63,8 @@ interface IperfResult {
 
 /** iperf3 TCP from A to B; Gbit/s received, CPU seconds per GB. */
 export async function tcp(lab: Lab, c: Contender, streams: number, seconds: number): Promise<Sample> {
-  const server = lab.spawn(c.b, ["iperf3", "-s", "-1", "-B", IP_B]);
+  const server = await lab.iperfServer(c.b, IP_B);
   const serverDone = new Promise((resolve) => server.once("exit", resolve));
-  await sleep(300);
   const w = await openWindow(c);
   const client = await lab.exec(c.a, ["iperf3", "-c", IP_B, "-B", IP_A, "-t", String(seconds), "-J", "-P", String(streams)], {
     allowFail: true,

@@ -67,8 +67,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       if (r.code !== 0) throw new TapbridgeError("EDEMO", `ping from ${nodes[0]!.ip} to ${nodes[i]!.ip} failed`);
     }
 
-    const server = lab.spawn(nodes[1]!.ns, ["iperf3", "-s", "-1", "-B", nodes[1]!.ip]);
-    await new Promise((r) => setTimeout(r, 300));
+    const server = await lab.iperfServer(nodes[1]!.ns, nodes[1]!.ip);
     const client = await lab.exec(nodes[0]!.ns, ["iperf3", "-c", nodes[1]!.ip, "-t", String(seconds), "-J"], { allowFail: true, timeoutMs: (seconds + 20) * 1000 });
     server.kill();
     try {

@@ -106,6 +106,28 @@ export class Lab {
     return child;
   }
 
+  /**
+   * Start a one-shot iperf3 server bound to `ip` in `ns` and resolve once it
+   * listens, so a client started next never races it (a fixed sleep does, on
+   * a loaded machine). Killed by destroy() if still running.
+   */
+  async iperfServer(ns: string, ip: string, options: { port?: number; timeoutMs?: number } = {}): Promise<ChildProcess> {
+    const port = options.port ?? 5201;
+    const server = this.spawn(ns, ["iperf3", "-s", "-1", "-B", ip, "-p", String(port)]);
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+    while (!gone) {
+      const { stdout } = await this.exec(ns, ["ss", "-Hltn", `sport = :${port}`], { allowFail: true });
+      if (stdout.trim() !== "") return server;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server.kill("SIGKILL");
+    throw new TapbridgeError("ECOMMAND", `iperf3 server on ${ip}:${port} in ${ns} did not start listening${gone ? " (it exited)" : ""}`);
+  }
+
   /** Remove everything this lab made. Idempotent; never throws. */
   async destroy(): Promise<void> {
     for (const child of this.processes) child.kill("SIGKILL");

@@ -53,8 +53,7 @@ async function ping(from: { ns: string }, to: { ip: string }) {
 
 /** iperf3 TCP from a to b for `seconds`; returns bytes received. */
 async function iperf(a: { ns: string }, b: { ns: string; ip: string }, seconds = 2): Promise<number> {
-  const server = lab.spawn(b.ns, ["iperf3", "-s", "-1", "-B", b.ip]);
-  await new Promise((r) => setTimeout(r, 300));
+  const server = await lab.iperfServer(b.ns, b.ip);
   try {
     const r = await lab.exec(a.ns, ["iperf3", "-c", b.ip, "-t", String(seconds), "-J"], { allowFail: true, timeoutMs: 30_000 });
     const report = JSON.parse(r.stdout) as { end?: { sum_received?: { bytes: number } }; error?: string };

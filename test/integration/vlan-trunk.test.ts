@@ -55,8 +55,7 @@ const ping = (from: string, to: string, count = 3) =>
   lab.exec(ns[from]!, ["ping", "-c", String(count), "-i", "0.2", "-W", "1", ip[to]!], { allowFail: true, timeoutMs: 20_000 });
 
 async function iperf(from: string, to: string, seconds = 2): Promise<number> {
-  const server = lab.spawn(ns[to]!, ["iperf3", "-s", "-1", "-B", ip[to]!]);
-  await new Promise((r) => setTimeout(r, 400));
+  const server = await lab.iperfServer(ns[to]!, ip[to]!);
   try {
     const r = await lab.exec(ns[from]!, ["iperf3", "-c", ip[to]!, "-t", String(seconds), "-J"], { allowFail: true, timeoutMs: 60_000 });
     const report = JSON.parse(r.stdout) as { end?: { sum_received?: { bytes: number } }; error?: string };
