@@ -70,6 +70,30 @@ export interface StormEvent extends PortEvent {
   dropped: number;
 }
 
+/** A spanning tree port changed role or state (one event per change). */
+export interface StpPortEvent extends PortEvent {
+  role: "root" | "designated" | "alternate" | "backup" | "disabled";
+  /** 802.1D states, or RSTP's "discarding". */
+  state: string;
+  previousRole: StpPortEvent["role"];
+  previousState: string;
+  reason: string;
+}
+
+/** A topology change started (`active`) or ended; `port` where it was detected or heard, when known. */
+export interface StpTopologyChangeEvent {
+  active: boolean;
+  port?: string;
+  index?: number;
+  reason: string;
+}
+
+/** BPDU guard disabled a port, or root guard held superior information back. */
+export interface StpGuardEvent extends PortEvent {
+  guard: "bpdu" | "root";
+  reason: string;
+}
+
 export interface BridgeEventMap {
   "port-added": [PortAddedEvent];
   /**
@@ -100,4 +124,7 @@ export interface BridgeEventMap {
   "fdb-move": [FdbMoveEvent];
   "mac-flap": [MacFlapEvent];
   "storm": [StormEvent];
+  "stp-port": [StpPortEvent];
+  "stp-topology-change": [StpTopologyChangeEvent];
+  "stp-guard": [StpGuardEvent];
 }

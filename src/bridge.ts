@@ -43,6 +43,8 @@ import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec,
 import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } from "./fdb-dump.js";
 import { FdbGuard, type MacFlapOptions, type MacFlapSettings } from "./fdb-guard.js";
 import { FdbSweeper, StormWatch } from "./maintenance.js";
+import { BridgeStp, checkStpPortSettings, type StpOptions, type StpPortSettings, type StpStatus } from "./stp/bridge-stp.js";
+import type { StpPortStatus } from "./stp/engine.js";
 
 export interface BridgeOptions {
   name?: string;
@@ -80,6 +82,8 @@ export interface BridgeOptions {
   scheduler?: Scheduler;
   /** Milliseconds from a monotonic clock, with real timers (superseded by `scheduler`). */
   clock?: () => number;
+  /** Spanning tree from the start (default off); see `setStp`. */
+  stp?: StpOptions;
   /** Frames that may wait in the queue of injected in-memory frames (default 8192); beyond, `memory_queue_full` drops. */
   memoryQueueLimit?: number;
   logger?: Logger;
@@ -245,6 +249,12 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private readonly linkDown = new Uint8Array(MAX_PORTS);
   /** Per port: the state it takes while its link is up (settings, or STP's decision). */
   private readonly configuredState = new Uint8Array(MAX_PORTS);
+  /** Control frames (BPDUs) to send; from inside a batch they wait until it is done. */
+  private readonly controlQueue: { port: number; frame: Uint8Array }[] = [];
+  private deciding = false;
+  /** The ageing time set by the user; the FDB runs shorter during an 802.1D topology change. */
+  private configuredAgeingMs: number;
+  private readonly stp: BridgeStp;
 
   constructor(options: BridgeOptions = {}) {
     super();
@@ -279,9 +289,27 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       undefined,
       this.vlanTable,
     );
+    this.configuredAgeingMs = this.fdb.ageingMs;
     this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
     this.sweeper = new FdbSweeper(this.fdb, this.scheduler);
     this.maintenanceTimer = this.scheduler.every(1000, () => this.maintain());
+    this.stp = new BridgeStp({
+      name: this.name,
+      log: this.log,
+      scheduler: this.scheduler,
+      portAt: (i) => this.portsByIndex[i],
+      ports: () => this.ports,
+      linkUp: (i) => !this.linkDown[i],
+      applyState: (i, state) => this.applyStpState(i, state),
+      transmit: (i, frame) => this.sendControlFrame(i, frame),
+      flushPort: (i) => this.fdb.flushPort(i),
+      flushAll: () => this.fdb.flush(),
+      setFastAgeing: (ms) => this.setFastAgeing(ms),
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      setBpduHandler: (handler) =>
+        this.setBpduHandler(handler && ((batch, i, port) => handler(batch.bytes.subarray(batch.frameOffset[i]!, batch.frameOffset[i]! + batch.frameLength[i]!), port))),
+    });
+    if (options.stp) this.stp.configure(options.stp);
   }
 
   // ── ports ────────────────────────────────────────────────────────────
@@ -294,6 +322,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const index = this.portTable.freeIndex();
     if (index < 0) throw new TapbridgeError("ENOSPC", `bridge ${this.name} has ${MAX_PORTS} ports, the most it can take`);
     const vlans = this.resolveVlans(port, settings); // a bad VLAN spec is refused before anything opens
+    this.checkSettings(settings);
     if (port instanceof NativePort) {
       const dp = this.dataplane();
       port.open(dp, index);
@@ -329,6 +358,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (port instanceof NativePort) this.linkFollower()?.track(port);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
     this.emit("port-added", { port: port.label, index, kind: port.kind });
+    this.stp.portAdded(port, stpSettings(settings));
     if (startsDown) this.setPortLink(port, false, "carrier");
     return port;
   }
@@ -351,6 +381,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private detach(port: Port): void {
     const index = port.index;
+    this.stp.portRemoved(port);
     this.portTable.flags[index] = 0;
     this.portTable.state[index] = PortState.disabled;
     this.portTable.recompute();
@@ -383,7 +414,18 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   /** Change per-port settings (`bridge link set` flags, state; VLAN keys replace the port's VLANs). */
   setPortSettings(portOrName: Port | string, settings: PortSettings): void {
-    this.applySettings(this.resolvePort(portOrName), settings, true);
+    const port = this.resolvePort(portOrName);
+    this.checkSettings(settings);
+    this.applySettings(port, settings, true);
+    this.stp.setPortSettings(port, stpSettings(settings));
+  }
+
+  /** Checks made before anything changes (or a port is opened). */
+  private checkSettings(s: PortSettings): void {
+    if (s.state !== undefined && this.stp.protocol !== "off") {
+      throw new TapbridgeError("EBUSY", `port states are set by spanning tree while it runs: turn ${this.stp.protocol.toUpperCase()} off to set "${s.state}" by hand`);
+    }
+    checkStpPortSettings(stpSettings(s), this.stp.protocol);
   }
 
   /** Remember settings for portConfig(); VLAN keys replace the VLAN keys remembered before. */
@@ -461,6 +503,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.log.info("port link up", { port: port.label, reason });
       this.emit("port-up", { port: port.label, index: i, reason });
     }
+    // With spanning tree running, a port whose link comes up starts blocking and goes through its states.
+    this.stp.linkChanged(port, up, reason);
   }
 
   /** Stop waiting to re-attach a deleted interface of this label (delif of a port whose device is gone). */
@@ -562,17 +606,32 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       stormMulticast: this.decider.storm.limit(i, FloodKind.multicast),
       stormUnknownUnicast: this.decider.storm.limit(i, FloodKind.unknownUnicast),
       reattach: this.configs[i]?.reattach ?? this.reattach,
+      ...this.stp.settingsOf(this.portsByIndex[i]!),
     };
   }
 
   // ── forwarding database ─────────────────────────────────────────────
 
+  /** The configured ageing time in seconds (during an 802.1D topology change the FDB ages faster). */
   get ageingTime(): number {
-    return this.fdb.ageingMs / 1000;
+    return this.configuredAgeingMs / 1000;
   }
 
   set ageingTime(seconds: number) {
-    this.fdb.ageingMs = ageingToMs(seconds);
+    const ms = ageingToMs(seconds);
+    const fast = this.fdb.ageingMs !== this.configuredAgeingMs;
+    this.configuredAgeingMs = ms;
+    if (!fast || ms === 0) this.fdb.ageingMs = ms;
+  }
+
+  /**
+   * Fast ageing (802.1D topology change): learned entries age out after `ms`
+   * until called with undefined. Ageing 0 (never learn) is left alone.
+   */
+  private setFastAgeing(ms: number | undefined): void {
+    if (this.configuredAgeingMs === 0) return;
+    this.fdb.ageingMs = ms === undefined ? this.configuredAgeingMs : Math.min(ms, this.configuredAgeingMs);
+    if (ms !== undefined) this.fdb.expire(this.clock());
   }
 
   /**
@@ -860,7 +919,80 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return out;
   }
 
-  // ── STP hook (the STP issue builds on it) ───────────────────────────
+  // ── spanning tree ───────────────────────────────────────────────────
+
+  /**
+   * Run 802.1D STP (`{ protocol: "stp" }`, the default) or 802.1w RSTP
+   * (`{ protocol: "rstp" }`) with the given bridge priority and times in
+   * seconds, or turn it off with `false`. Called again, it changes the
+   * parameters of the running protocol. Ranges are Linux's; a value out of
+   * range throws a TapbridgeError and changes nothing.
+   */
+  setStp(options: StpOptions | false): void {
+    this.assertOpen();
+    this.stp.configure(options);
+  }
+
+  /** "stp", "rstp", or "off". */
+  get stpProtocol(): StpStatus["protocol"] {
+    return this.stp.protocol;
+  }
+
+  /** Everything `brctl showstp` prints, for the bridge and every port (fields: src/stp/engine.ts). */
+  stpStatus(): StpStatus {
+    return this.stp.status();
+  }
+
+  stpPortStatus(portOrName: Port | string): StpPortStatus & { name: string } {
+    return this.stp.portStatus(this.resolvePort(portOrName));
+  }
+
+  /** Advance spanning tree timers to the scheduler's now (the bridge does this every 100 ms by itself). */
+  runStpTimers(): void {
+    this.stp.runTimers();
+  }
+
+  private applyStpState(index: number, state: PortStateName): void {
+    this.configuredState[index] = PortState[state];
+    if (!this.linkDown[index] && this.portTable.state[index] !== PortState[state]) {
+      this.portTable.state[index] = PortState[state];
+      this.portTable.recompute();
+    }
+  }
+
+  /**
+   * Send a control frame (a BPDU) out of one port, whatever its state. From
+   * inside a batch's decisions it is sent as soon as the batch is done.
+   */
+  private sendControlFrame(port: number, frame: Uint8Array): void {
+    if (this.closed || !this.portsByIndex[port]) return;
+    this.controlQueue.push({ port, frame });
+    if (this.deciding) return;
+    this.transmitControl();
+    if (this.outbox.length === 0) return;
+    const errors: unknown[] = [];
+    if (fabric.draining) this.deliverOutbox(errors);
+    else fabric.hold(() => this.deliverOutbox(errors));
+    if (errors.length > 0) this.reportErrors(errors);
+    if (!fabric.draining) fabric.run("emit");
+  }
+
+  /** Queued control frames out: one native transmit per batch; in-memory ports get them through the outbox. */
+  private transmitControl(): void {
+    while (this.controlQueue.length > 0) {
+      const take = this.controlQueue.splice(0, this.batchSize);
+      const batch = this.batch;
+      take.forEach((o, i) => {
+        fillSlot(batch, i, o.port, o.frame);
+        batch.frameTag[i] = 0; // leaves as built: untagged
+        const out = i * EGRESS_WORDS;
+        for (let w = 0; w < EGRESS_WORDS; w++) batch.egress[out + w] = 0;
+        batch.egress[out + (o.port >>> 5)] = 1 << (o.port & 31);
+      });
+      this.dp?.transmit(take.length);
+      if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, take.length);
+    }
+  }
 
   /** Turn BPDU consumption on (BPDUs go to `handler`) or off (BPDUs flood like data). */
   setBpduHandler(handler: BpduHandler | undefined): void {
@@ -924,11 +1056,17 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const batch = this.batch;
     const mirrors = this.mirrors;
     if (mirrors.active) mirrors.snapshot(batch, count);
-    this.decider.decide(batch, count, this.clock());
-    if (mirrors.active) mirrors.emit(batch, count, this.clock());
-    this.dp?.transmit(count);
-    if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
-    if (this.guard.pending) this.guard.flush();
+    this.deciding = true;
+    try {
+      this.decider.decide(batch, count, this.clock());
+      if (mirrors.active) mirrors.emit(batch, count, this.clock());
+      this.dp?.transmit(count);
+      if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
+      if (this.guard.pending) this.guard.flush();
+    } finally {
+      this.deciding = false;
+    }
+    if (this.controlQueue.length > 0) this.transmitControl();
   }
 
   /** Copy each frame bound for in-memory ports out of the batch, tagged or untagged as native ports get it (core/vlan-egress.ts); delivered after the batch. */
@@ -1085,6 +1223,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    */
   close(): PortStats[] {
     if (this.closed) return [];
+    this.stp.stop();
     this.links?.close();
     this.links = undefined;
     const final: PortStats[] = [];
@@ -1129,6 +1268,16 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 function definedOnly<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+function stpSettings(s: PortSettings): StpPortSettings {
+  const out: StpPortSettings = {};
+  if (s.cost !== undefined) out.cost = s.cost;
+  if (s.priority !== undefined) out.priority = s.priority;
+  if (s.edge !== undefined) out.edge = s.edge;
+  if (s.bpduGuard !== undefined) out.bpduGuard = s.bpduGuard;
+  if (s.rootGuard !== undefined) out.rootGuard = s.rootGuard;
   return out;
 }
 

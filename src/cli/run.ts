@@ -17,7 +17,9 @@ import { checkVid } from "../core/vlan-spec.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
 import type { Port } from "../ports/port.js";
-import { helpFor, parseArgs, UsageError, type FlagSpec } from "./args.js";
+import { checkBridgeParams } from "../stp/params.js";
+import type { StpOptions } from "../stp/bridge-stp.js";
+import { helpFor, parseArgs, UsageError, type FlagSpec, type Parsed } from "./args.js";
 
 export const RUN_FLAGS: Record<string, FlagSpec> = {
   name: { type: "string", value: "NAME", help: "bridge name used in logs (default br0)" },
@@ -35,11 +37,17 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   "vlan-filtering": { type: "boolean", help: "filter on 802.1Q VLANs even if no port has VLAN options (on by itself when one has)" },
   "vlan-protocol": { type: "string", value: "802.1Q|802.1ad", help: "the VLAN tag the bridge filters on, inserts and strips (default 802.1Q)" },
   "default-pvid": { type: "number", value: "VID", help: "VLAN of ports without VLAN options (default 1; 0: none), as Linux's default_pvid" },
+  stp: { type: "boolean", help: "run 802.1D spanning tree (as brctl stp br0 on)" },
+  rstp: { type: "boolean", help: "run 802.1w rapid spanning tree" },
+  priority: { type: "number", value: "N", help: "spanning tree bridge priority, 0-65535 (default 32768)" },
+  hello: { type: "number", value: "SECONDS", help: "spanning tree hello time, 1-10 (default 2)" },
+  "max-age": { type: "number", value: "SECONDS", help: "spanning tree max age, 6-40 (default 20)" },
+  "forward-delay": { type: "number", value: "SECONDS", help: "spanning tree forward delay, 2-30 (default 15)" },
   "log-level": { type: "string", value: "LEVEL", help: "trace, debug, info (default), warn, error or silent" },
   help: { type: "boolean", help: "show this help" },
 };
 
-export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--ageing SECONDS]";
+export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--ageing SECONDS] [--stp | --rstp [--priority N] [--hello S] [--max-age S] [--forward-delay S]]";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, RUN_FLAGS, "run");
@@ -56,6 +64,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const vlanProtocol = checkVlanProtocol(flags["vlan-protocol"] as string | undefined);
   const defaultPvid = checkDefaultPvid(flags["default-pvid"] as number | undefined);
+  const stp = stpOptions(flags);
   const name = (flags.name as string | undefined) ?? "br0";
   const log = createLogger({ level: level as LevelName, bindings: { bridge: name } });
   // Validate every port and its options before creating anything.
@@ -72,6 +81,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(vlanProtocol ? { vlanProtocol } : {}),
     ...(defaultPvid !== undefined ? { defaultPvid } : {}),
     ...fdbDefences(flags),
+    ...(stp ? { stp } : {}),
   });
   try {
     for (const { port, config } of ports) bridge.addPort(port, config);
@@ -126,6 +136,28 @@ function checkDefaultPvid(n: number | undefined): number | undefined {
   } catch (error) {
     throw new UsageError(`${(error as Error).message} (or 0 for none)`);
   }
+}
+
+/** --stp/--rstp and the bridge's times, checked (a bad one is a usage error that names the flag). */
+function stpOptions(flags: Parsed): StpOptions | undefined {
+  const given = (["priority", "hello", "max-age", "forward-delay"] as const).filter((f) => flags[f] !== undefined);
+  if (flags.stp && flags.rstp) throw new UsageError(`--stp and --rstp exclude each other: pick one`);
+  if (!flags.stp && !flags.rstp) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} is a spanning tree setting: add --stp or --rstp`);
+    return undefined;
+  }
+  const options: StpOptions = { protocol: flags.rstp ? "rstp" : "stp" };
+  if (flags.priority !== undefined) options.priority = flags.priority as number;
+  if (flags.hello !== undefined) options.helloTime = flags.hello as number;
+  if (flags["max-age"] !== undefined) options.maxAge = flags["max-age"] as number;
+  if (flags["forward-delay"] !== undefined) options.forwardDelay = flags["forward-delay"] as number;
+  try {
+    checkBridgeParams(options);
+  } catch (error) {
+    const flag = (error as Error).message.startsWith("bridge priority") ? "--priority" : (error as Error).message.startsWith("hello") ? "--hello" : (error as Error).message.startsWith("max age") ? "--max-age" : "--forward-delay";
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+  return options;
 }
 
 function checkMaxFdb(n: number): number {

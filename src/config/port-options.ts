@@ -51,6 +51,16 @@ export interface PortConfig {
   vlans?: number[];
   /** `untagged=LIST`: untagged members (Linux terms). */
   untagged?: number[];
+  /** `cost=N`: spanning tree path cost (STP 1-65535, RSTP 1-200000000; default by link speed, TAP 100). */
+  cost?: number;
+  /** `priority=N`: spanning tree port priority, 0-255 (default 128). */
+  priority?: number;
+  /** `edge`: an RSTP edge port (a host, not a bridge): forwards at once. */
+  edge?: boolean;
+  /** `bpdu-guard`: a BPDU received here disables the port (Linux bpdu_guard). */
+  bpduGuard?: boolean;
+  /** `root-guard`: the port never becomes root port (Linux root_block). */
+  rootGuard?: boolean;
 }
 
 export type PortOptionValue =
@@ -140,6 +150,11 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   vidOption("pvid", "VLAN of untagged and priority-tagged frames (Linux: bridge vlan … pvid)"),
   vidListOption("vlans", "tagged member VLANs (Linux: bridge vlan add … vid N)"),
   vidListOption("untagged", "untagged member VLANs (Linux: bridge vlan add … untagged)"),
+  integerOption("cost", "cost", 1, 200_000_000, "spanning tree path cost (STP up to 65535; default by link speed, TAP 100)"),
+  integerOption("priority", "priority", 0, 255, "spanning tree port priority (default 128)"),
+  switchOption("edge", "edge", "RSTP edge port: a host, not a bridge; forwards at once (default off)"),
+  switchOption("bpdu-guard", "bpduGuard", "a BPDU received here disables the port (default off)"),
+  switchOption("root-guard", "rootGuard", "never let this port become root port (default off)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };

@@ -31,8 +31,12 @@ import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
 import { FloodKind, StormControl } from "./storm.js";
 import { VlanTable } from "./vlan.js";
 
-/** Called with each BPDU while STP is on: slot index in the batch and ingress port. */
-export type BpduHandler = (batch: Batch, index: number, port: number) => void;
+/**
+ * Called with each BPDU while STP is on: slot index in the batch and ingress
+ * port. Returns the drop reason the frame is counted under (bpduConsumed, or
+ * a spanning tree reason such as bpduMalformed); nothing means bpduConsumed.
+ */
+export type BpduHandler = (batch: Batch, index: number, port: number) => number | void;
 
 export interface DecisionConfig {
   /** STP on: BPDUs are consumed and handed to `onBpdu`, not forwarded. */
@@ -140,8 +144,8 @@ export class Decider {
         if (group === 0 ? stpEnabled : !((groupFwdMask >>> group) & 1)) {
           if (learns && vlanDrop < 0) fdb.learn(vid, srcHi, srcLo, port, now);
           if (group === 0) {
-            this.config.onBpdu?.(batch, i, port);
-            drops[port * DROP_REASON_COUNT + DropReason.bpduConsumed]!++;
+            const why = this.config.onBpdu?.(batch, i, port);
+            drops[port * DROP_REASON_COUNT + (typeof why === "number" ? why : DropReason.bpduConsumed)]!++;
           } else {
             drops[port * DROP_REASON_COUNT + DropReason.linkLocal]!++;
           }

@@ -61,6 +61,14 @@ export const DropReason = {
   impairQueueFull: 30,
   /** A hard partition impairment dropped it, counted on the impaired port. */
   partitioned: 31,
+  /** A truncated or malformed BPDU while spanning tree runs: counted and ignored. */
+  bpduMalformed: 24,
+  /** A BPDU on a bpdu-guard port: the port is disabled. */
+  bpduGuard: 25,
+  /** A superior BPDU on a root-guard port: not allowed to make the port root port. */
+  rootGuard: 26,
+  /** A well-formed BPDU spanning tree does not act on (disabled port, another protocol version, message age past max age). */
+  bpduIgnored: 27,
 } as const;
 
 export type DropReasonName = keyof typeof DropReason;

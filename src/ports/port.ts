@@ -21,7 +21,7 @@ export interface PortFlagSettings {
   hairpin?: boolean;
   /** An isolated port talks only to non-isolated ports. */
   isolated?: boolean;
-  /** Initial state; "forwarding" unless STP decides otherwise. */
+  /** Initial state; "forwarding" unless STP decides otherwise (refused while STP runs). */
   state?: PortStateName;
   /** Cap on MACs learned on this port (0: none, the default); further learns are refused and counted. */
   maxLearned?: number;
@@ -36,6 +36,16 @@ export interface PortFlagSettings {
    * these settings) once a device of the same name appears again (default on).
    */
   reattach?: boolean;
+  /** Spanning tree path cost (STP 1-65535, RSTP 1-200000000; default by link speed). */
+  cost?: number;
+  /** Spanning tree port priority, 0-255 (default 128). */
+  priority?: number;
+  /** RSTP edge port: forwards at once until it hears a BPDU. */
+  edge?: boolean;
+  /** A BPDU received on this port disables it (Linux bpdu_guard). */
+  bpduGuard?: boolean;
+  /** This port never becomes root port (Linux root_block). */
+  rootGuard?: boolean;
 }
 
 /**

@@ -71,8 +71,8 @@ export interface BpduError {
   error: string;
 }
 
-export function isBpduError(x: Bpdu | BpduError): x is BpduError {
-  return (x as BpduError).error !== undefined;
+export function isBpduError<T>(x: T | BpduError): x is BpduError {
+  return typeof (x as BpduError).error === "string";
 }
 
 const toTicks = (ms: number) => Math.min(0xffff, Math.max(0, Math.round((ms * 256) / 1000)));

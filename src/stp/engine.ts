@@ -17,6 +17,9 @@ import type { StpBridgeParams, StpPortParams, StpProtocol } from "./params.js";
 
 export type PortRole = "root" | "designated" | "alternate" | "backup" | "disabled";
 
+/** 802.1D states, and RSTP's discarding (the dataplane treats it as blocking). */
+export type StpPortStateName = PortStateName | "discarding";
+
 /** Why a received BPDU was not acted upon (the glue counts these as drop reasons). */
 export type BpduVerdict = "accepted" | "malformed" | "guard" | "root-guard" | "ignored";
 
@@ -24,7 +27,7 @@ export interface EngineHooks {
   /** Transmit BPDU bytes (no Ethernet/LLC header) on a port. */
   sendBpdu(port: number, bpdu: Uint8Array): void;
   /** A port's state or role changed; `reason` says why in a few words. */
-  portChanged(port: number, change: { state: PortStateName; role: PortRole; previousState: PortStateName; previousRole: PortRole; reason: string }): void;
+  portChanged(port: number, change: { state: StpPortStateName; role: PortRole; previousState: StpPortStateName; previousRole: PortRole; reason: string }): void;
   /** A topology change started or ended (`port`: where it was detected or heard, when known). */
   topologyChange(change: { active: boolean; port?: number; reason: string }): void;
   /** RSTP: forget learned entries of `port` (802.1D-2004 flush), undefined for all ports. */
@@ -77,7 +80,7 @@ export interface StpPortStatus {
   /** "8001" */
   portId: string;
   priority: number;
-  state: PortStateName;
+  state: StpPortStateName;
   role: PortRole;
   designatedRoot: string;
   designatedBridge: string;
@@ -130,7 +133,7 @@ export interface StpEngine {
   start(): void;
   tick(ms: number): void;
   receiveBpdu(port: number, bpdu: Uint8Array): BpduVerdict;
-  portState(port: number): PortStateName;
+  portState(port: number): StpPortStateName;
   bridgeStatus(): StpBridgeStatus;
   portStatus(port: number): StpPortStatus;
 }

@@ -57,7 +57,7 @@ describe("forwarding decisions (Linux bridge semantics)", () => {
     const bpdu = f(1, "01:80:c2:00:00:00");
     expect(send(0, bpdu)).toEqual([1, 2, 3]);
     const seen: number[] = [];
-    bridge.setBpduHandler((_b, _i, port) => seen.push(port));
+    bridge.setBpduHandler((_b, _i, port) => void seen.push(port));
     expect(send(2, bpdu)).toEqual([]);
     expect(seen).toEqual([2]);
     expect(drops(2)).toEqual({ bpdu_consumed: 1 });

@@ -8,10 +8,12 @@ import type { PortStateName } from "../../src/core/port-table.js";
 import type { EngineHooks, PortRole, StpEngine } from "../../src/stp/engine.js";
 import { bridgeMac, makeBridgeId } from "../../src/stp/ids.js";
 import { DEFAULT_BRIDGE_PARAMS, DEFAULT_PORT_PARAMS, type StpBridgeParams, type StpPortParams } from "../../src/stp/params.js";
+import { Rstp } from "../../src/stp/rstp.js";
 import { Stp } from "../../src/stp/stp.js";
 
 export type EngineFactory = (hooks: EngineHooks, params: StpBridgeParams, mac: string) => StpEngine;
 export const stpFactory: EngineFactory = (hooks, params, mac) => new Stp(hooks, params, mac);
+export const rstpFactory: EngineFactory = (hooks, params, mac) => new Rstp(hooks, params, mac);
 
 export interface SimPort {
   lan: string | undefined;
@@ -53,7 +55,7 @@ export class SimNet {
   ) {}
 
   /** A bridge with identifier `id` (priority in the top 16 bits, MAC below), ports on `lans` ("a", "b:5" for cost 5, "0" unconnected). */
-  addBridge(id: bigint, lans: string[], params: Partial<StpBridgeParams> = {}, portParams: Partial<StpPortParams>[] = []): SimBridge {
+  addBridge(id: bigint, lans: string[], params: Partial<StpBridgeParams> = {}, portParams: Partial<StpPortParams>[] = [], factory = this.factory): SimBridge {
     const b = new SimBridge(this.bridges.length, this);
     this.bridges.push(b);
     const hooks: EngineHooks = {
@@ -79,7 +81,7 @@ export class SimNet {
       log: () => undefined,
     };
     const priority = Number(id >> 48n);
-    b.engine = this.factory(hooks, { ...this.params, ...params, priority }, bridgeMac(makeBridgeId(priority, macOf(id))));
+    b.engine = factory(hooks, { ...this.params, ...params, priority }, bridgeMac(makeBridgeId(priority, macOf(id))));
     lans.forEach((text, i) => {
       const [lan, cost] = text.split(":");
       b.ports.push({ lan: lan === "0" || lan === "X" ? undefined : lan, enabled: lan !== "X" });
@@ -147,7 +149,7 @@ export class SimNet {
   }
 }
 
-const STATE_LETTER: Record<PortStateName, string> = { forwarding: "F", blocking: "B", listening: "Li", learning: "Le", disabled: "D" };
+const STATE_LETTER: Record<PortStateName | "discarding", string> = { forwarding: "F", blocking: "B", discarding: "B", listening: "Li", learning: "Le", disabled: "D" };
 
 function macOf(id: bigint): string {
   return bridgeMac(id);
