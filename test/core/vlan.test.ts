@@ -178,7 +178,7 @@ describe("VLAN ingress", () => {
   it("hands BPDUs to STP whatever the VLAN, and learns link-local sources in the ingress VLAN", () => {
     const { bridge, to, drops } = rig(ports);
     const seen: number[] = [];
-    bridge.setBpduHandler((_b, _i, port) => seen.push(port));
+    bridge.setBpduHandler((_b, _i, port) => void seen.push(port));
     expect(to(4, frame(1, "01:80:c2:00:00:00"))).toEqual([]); // m4 has no PVID
     expect(seen).toEqual([4]);
     expect(drops(4)).toEqual({ bpdu_consumed: 1 });
