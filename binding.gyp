@@ -16,6 +16,7 @@
             "native/offload-probe.cc",
             "native/peercred.cc",
             "native/rtnl.cc",
+            "native/port-policy.cc",
             "native/link-watcher.cc"
           ]
         }]

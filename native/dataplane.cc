@@ -20,6 +20,7 @@
 #include <cstdio>
 
 #include "netns.h"
+#include "port-policy.h"
 #include "tap.h"
 
 namespace tapbridge {
@@ -117,6 +118,11 @@ bool ReadString(Napi::Env env, Napi::Object o, const char* key, const char* wher
 bool CheckIfname(Napi::Env env, const std::string& name, const char* where) {
   if (name.empty() || name.size() > 15) {
     ThrowRange(env, std::string(where) + ": interface name \"" + name + "\" must be 1 to 15 bytes long");
+    return false;
+  }
+  if (name.find('%') != std::string::npos) {
+    // The kernel takes "tap%d" as a pattern and picks a name of its own.
+    ThrowRange(env, std::string(where) + ": interface name \"" + name + "\" contains '%', which the kernel would replace");
     return false;
   }
   if (name.find('/') != std::string::npos || name.find_first_of(" \t\n:") != std::string::npos) {
@@ -302,6 +308,12 @@ Napi::Value Dataplane::StartPort(Napi::Env env, Port* port, const OpenedInfo& oi
     port->open = false;
     if (port->kind == PortKind::kPacket) PacketUnmap(port);
     if (port->kind == PortKind::kTap && oi.created) TapClearPersist(port);  // undo our own TUNSETPERSIST
+    if (port->broughtUp) {
+      // Leave the interface as it was found: down.
+      NetnsGuard ns;
+      SysError ignored;
+      if (ns.Enter(port->netnsPath, &ignored)) SetDownQuietly(port->ifname);
+    }
     if (initialised) uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), PortClosed);  // deletes port
     close(port->fd);
     port->fd = -1;
@@ -409,7 +421,7 @@ Napi::Value Dataplane::OpenPacket(const Napi::CallbackInfo& info) {
   return StartPort(env, port, oi);
 }
 
-void Dataplane::ClosePortInternal(uint32_t index, bool removePersistent) {
+void Dataplane::ClosePortInternal(uint32_t index, bool removePersistent, bool restore) {
   Port* port = ports_[index];
   if (!port) return;
   ports_[index] = nullptr;
@@ -423,6 +435,12 @@ void Dataplane::ClosePortInternal(uint32_t index, bool removePersistent) {
   if (removePersistent && port->kind == PortKind::kTap) TapClearPersist(port);
   close(port->fd);
   port->fd = -1;
+  if (restore && port->broughtUp) {
+    // Undoing an attach: the interface goes back down as it was found.
+    NetnsGuard ns;
+    SysError ignored;
+    if (ns.Enter(port->netnsPath, &ignored)) SetDownQuietly(port->ifname);
+  }
   if (openCount_ > 0 && --openCount_ == 0) Unref();
 }
 
@@ -435,7 +453,8 @@ Napi::Value Dataplane::ClosePort(const Napi::CallbackInfo& info) {
   uint32_t index;
   if (!CheckIndex(env, info[0], false, &index)) return env.Undefined();
   bool remove = info.Length() > 1 && info[1].ToBoolean().Value();
-  ClosePortInternal(index, remove);
+  bool restore = info.Length() > 2 && info[2].ToBoolean().Value();
+  ClosePortInternal(index, remove, restore);
   return env.Undefined();
 }
 

@@ -45,7 +45,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   // Checks the port index argument; throws and returns false when unusable.
   bool CheckIndex(Napi::Env env, const Napi::Value& v, bool mustBeFree, uint32_t* index);
   Napi::Value StartPort(Napi::Env env, Port* port, const struct OpenedInfo& info);
-  void ClosePortInternal(uint32_t index, bool removePersistent);
+  // restore: the open is being undone; a device it set up goes down again.
+  void ClosePortInternal(uint32_t index, bool removePersistent, bool restore = false);
   void CloseAll();
   // onPortEvent(index, type, code): "rx-error" (polling restarted) or "rx-stopped".
   void ReportPortEvent(uint32_t index, const char* type, int err);

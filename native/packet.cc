@@ -18,6 +18,8 @@
 #include <cstring>
 
 #include "netns.h"
+#include "port-policy.h"
+#include "rtnl.h"
 
 namespace tapbridge {
 
@@ -47,13 +49,14 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   if (!ns.Enter(o.netnsPath, e)) return false;
   int ifindex;
   if (!IfIndex(o.ifname, &ifindex, e)) return false;
+  // Refusals first: a device Linux would not take is left exactly as it was.
+  LinkRecord link;
+  if (!RtnlGetLink(ifindex, &link, e) || !CheckBridgePort(o.ifname, link, e)) return false;
 
   FdGuard fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Fail(e, errno, "socket", "socket(AF_PACKET) for " + o.ifname);
-
   FdGuard sock(OpenIoctlSocket(e));
   if (sock.get() < 0) return false;
-  if (!SetUp(sock.get(), o.ifname, e)) return false;
 
   int v = TPACKET_V3;
   if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
@@ -85,7 +88,16 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   void* map = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
   if (map == MAP_FAILED) return Fail(e, errno, "mmap", "mmap rx ring of " + o.ifname);
 
-  auto unmap = [&]() { munmap(map, mapLen); };
+  // The device goes up only now, right before bind (binding to a down device
+  // would leave ENETDOWN pending on the socket); from here on a failure sets
+  // it down again and closing the socket drops the promiscuous membership,
+  // so a failed attach leaves the interface as it found it.
+  const bool wasUp = (link.flags & IFF_UP) != 0;
+  if (!wasUp && !SetUp(sock.get(), o.ifname, e)) return munmap(map, mapLen), false;
+  auto unmap = [&]() {
+    munmap(map, mapLen);
+    if (!wasUp) SetDownQuietly(o.ifname);
+  };
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof(sll));
   sll.sll_family = AF_PACKET;
@@ -110,6 +122,7 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   port->ifname = o.ifname;
   port->netnsPath = o.netnsPath;
   port->ifindex = ifindex;
+  port->broughtUp = !wasUp;
   port->mtu = info->mtu;
   port->ring.map = static_cast<uint8_t*>(map);
   port->ring.mapLen = mapLen;

@@ -91,6 +91,7 @@ struct Port {
   bool persistent = false;  // TAP: TUNSETPERSIST is (or was already) on
   bool open = false;
   bool rxStopped = false;      // polling ended for good (the device is gone)
+  bool broughtUp = false;      // the open set the device up (a failed start sets it down again)
   uint32_t pollErrorRun = 0;   // poll errors in a row with nothing received between them
   std::string netnsPath;       // where the device lives ("" = our own namespace)
   std::string ifname;

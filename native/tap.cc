@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "netns.h"
+#include "port-policy.h"
 
 namespace tapbridge {
 
@@ -24,6 +25,7 @@ bool TapOpen(const TapOptions& o, Port* port, OpenedInfo* info, SysError* e) {
   if (!ns.Enter(o.netnsPath, e)) return false;
 
   bool existed = if_nametoindex(o.name.c_str()) != 0;
+  if (existed && !CheckTapName(o.name, e)) return false;  // a veth, a TUN, a bridge ... of that name
 
   FdGuard fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) return Fail(e, errno, "open", "open /dev/net/tun");
@@ -32,7 +34,11 @@ bool TapOpen(const TapOptions& o, Port* port, OpenedInfo* info, SysError* e) {
   memset(&ifr, 0, sizeof(ifr));
   strncpy(ifr.ifr_name, o.name.c_str(), IFNAMSIZ - 1);
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-  if (ioctl(fd.get(), TUNSETIFF, &ifr) < 0) return Fail(e, errno, "ioctl", "TUNSETIFF " + o.name);
+  if (ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+    if (errno == EINVAL && existed)
+      return FailPlain(e, EEXIST, "refuse", "interface " + o.name + " already exists and is not a TAP: the name is taken");
+    return Fail(e, errno, "ioctl", "TUNSETIFF " + o.name);
+  }
 
   // From here on a failure must undo TUNSETPERSIST if we set it on a device we created.
   bool setPersist = false;

@@ -325,7 +325,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.checkSettings(settings);
     if (port instanceof NativePort) {
       const dp = this.dataplane();
-      port.open(dp, index);
+      port.attach(dp, index, `bridge ${this.name}`);
       for (let c = 0; c < PORT_STAT_COUNT; c++) dp.portStats[index * PORT_STAT_COUNT + c] = 0;
     } else if (port instanceof MemoryPort) {
       port.sink = this;
@@ -351,8 +351,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.applySettings(port, settings, false);
       if (vlans) this.vlanConfigChanged(port);
     } catch (error) {
-      // All or nothing: a port whose settings are refused is not left half-attached.
-      this.detach(port);
+      // All or nothing: a port whose settings are refused is not left half-attached,
+      // and an interface the attach set up goes down again.
+      this.detach(port, true);
       throw error;
     }
     if (port instanceof NativePort) this.linkFollower()?.track(port);
@@ -379,7 +380,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     return final;
   }
 
-  private detach(port: Port): void {
+  private detach(port: Port, undo = false): void {
     const index = port.index;
     this.stp.portRemoved(port);
     this.portTable.flags[index] = 0;
@@ -395,7 +396,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.recoveryTimers.delete(index);
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
-    if (port instanceof NativePort && this.dp) port.close(this.dp);
+    if (port instanceof NativePort && this.dp) port.close(this.dp, undo);
     if (port instanceof MemoryPort) {
       port.sink = undefined;
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);

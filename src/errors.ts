@@ -32,6 +32,8 @@ export function isNativeError(error: unknown): error is NativeError {
 export function describeNativeError(error: unknown, what: string, ifname: string): TapbridgeError {
   if (!isNativeError(error)) return new TapbridgeError("EUNKNOWN", `${what} failed: ${String(error)}`, error);
   const code = error.code ?? "EUNKNOWN";
+  // A refusal (a device Linux would not take as a port, a name taken) is already a sentence.
+  if (error.syscall === "refuse") return new TapbridgeError(code, error.message, error);
   const sentence = (() => {
     switch (code) {
       case "ENODEV":

@@ -106,8 +106,12 @@ export interface NativeDataplane extends BatchMemory {
 
   openTap(index: number, options: TapOpenOptions): OpenedInterface;
   openPacket(index: number, options: PacketOpenOptions): OpenedInterface;
-  /** Stop polling and close the fd; `removePersistent` also clears TUNSETPERSIST first. */
-  closePort(index: number, removePersistent?: boolean): void;
+  /**
+   * Stop polling and close the fd; `removePersistent` also clears
+   * TUNSETPERSIST first; `restore` undoes the open (an interface it set up
+   * goes down again).
+   */
+  closePort(index: number, removePersistent?: boolean, restore?: boolean): void;
   /** Fold what only the kernel counts (AF_PACKET ring drops) into portStats now. Optional for stand-in addons. */
   refreshStats?(): void;
   /** Send frames 0..count-1 to the native ports in their egress bitmasks. */

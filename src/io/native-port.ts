@@ -9,6 +9,7 @@ import { checkIfname, parseIfnameAtNetns, Port } from "../ports/port.js";
 import type { NativeDataplane, OpenedInterface } from "./native-binding.js";
 import { parseMac } from "../core/frame.js";
 import { TapbridgeError } from "../errors.js";
+import { checkUnclaimed, claimDevice, releaseDevice } from "./device-claims.js";
 
 export abstract class NativePort extends Port {
   readonly netns: string | undefined;
@@ -25,8 +26,26 @@ export abstract class NativePort extends Port {
   /** Open the fd in the addon under `index`. */
   abstract open(dp: NativeDataplane, index: number): void;
 
-  close(dp: NativeDataplane): void {
-    if (this.index >= 0) dp.closePort(this.index, this.removeOnClose);
+  /**
+   * Open the port for `owner` ("bridge br0"): refused (EBUSY) when the device
+   * is already a port of a bridge in this process (device-claims.ts).
+   */
+  attach(dp: NativeDataplane, index: number, owner: string): void {
+    checkUnclaimed(this.netns, this.name, this.label);
+    this.open(dp, index);
+    try {
+      checkUnclaimed(this.netns, this.ifindex!, this.label);
+    } catch (error) {
+      dp.closePort(index, this.removeOnClose, true);
+      throw error;
+    }
+    claimDevice(this.netns, this.ifindex!, this.name, owner);
+  }
+
+  /** Close the fd; `undo`: the attach is being undone (an interface it set up goes down again). */
+  close(dp: NativeDataplane, undo = false): void {
+    if (this.index >= 0) dp.closePort(this.index, this.removeOnClose, undo);
+    releaseDevice(this.netns, this.ifindex);
   }
 
   protected get removeOnClose(): boolean {

@@ -73,14 +73,17 @@ export abstract class Port {
   }
 }
 
-const IFNAME = /^[^\s/:@]{1,15}$/;
+const IFNAME = /^[^\s/:@%]{1,15}$/;
 
-/** Check a Linux interface name: 1..15 bytes, no white space, '/', ':' or '@'. */
+/**
+ * Check a Linux interface name: 1..15 bytes, no white space, '/', ':', '@'
+ * or '%' (the kernel takes "tap%d" as a pattern and picks a name of its own).
+ */
 export function checkIfname(name: string, what = "interface name"): string {
   if (!IFNAME.test(name) || name === "." || name === ".." || Buffer.byteLength(name) > 15) {
     throw new TapbridgeError(
       "EINVAL",
-      `"${name}" is not a valid ${what}: use 1 to 15 characters without spaces, '/', ':' or '@'`,
+      `"${name}" is not a valid ${what}: use 1 to 15 characters without spaces, '/', ':', '@' or '%'`,
     );
   }
   return name;

@@ -147,8 +147,11 @@ describe("tapbridge run", () => {
     const r = await run([...drop, process.execPath, CLI, "run", "--tap", lab.ifname("k1")], { allowFail: true });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/creating TAP device \S+ needs CAP_NET_ADMIN/);
-    const r2 = await run([...drop, process.execPath, CLI, "run", "--attach", "lo"], { allowFail: true });
+    // An Ethernet device (lo would be refused as loopback before any permission matters).
+    const dev = lab.ifname("k2");
+    await lab.veth({ ns, name: dev }, { ns, name: lab.ifname("k3") });
+    const r2 = await run([...drop, process.execPath, CLI, "run", "--attach", `${dev}@${ns}`], { allowFail: true });
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/attaching interface lo needs CAP_NET_ADMIN/);
+    expect(r2.stderr).toMatch(new RegExp(`attaching interface ${dev}@${ns} needs CAP_NET_ADMIN`));
   });
 });

@@ -482,9 +482,11 @@ describe("native addon", () => {
     expect(() => f.dp.openTap(-1, { name: "x1", netnsPath: nsPath(ns) })).toThrow(RangeError);
     expect(() => f.dp.openTap(0, { name: "x1", netnsPath: "/run/netns/tb-no-such-ns" })).toThrow(expect.objectContaining({ code: "ENOENT" }));
     expect(() => f.dp.openPacket(0, { ifname: "lo", netnsPath: nsPath(ns), ringBlockSize: 3000 })).toThrow(RangeError);
-    // attaching a TAP to a name held by a veth fails cleanly
+    // attaching a TAP to a name held by a veth fails cleanly, and says the name is taken
     ip("-n", ns, "link", "add", "tbve0", "type", "veth", "peer", "name", "tbve1");
-    expect(() => f.dp.openTap(0, { name: "tbve0", netnsPath: nsPath(ns) })).toThrow(/TUNSETIFF tbve0/);
+    expect(() => f.dp.openTap(0, { name: "tbve0", netnsPath: nsPath(ns) })).toThrow(
+      expect.objectContaining({ code: "EEXIST", message: "interface tbve0 already exists and is a veth device, not a TAP: the name is taken" }),
+    );
     // index in use
     const tap = uniq("tte");
     f.dp.openTap(3, { name: tap, netnsPath: nsPath(ns) });
@@ -492,6 +494,38 @@ describe("native addon", () => {
     expect(fdCount()).toBe(before + 1);
     f.dp.close();
     expect(fdCount()).toBe(before);
+  });
+
+  it("refuses what Linux refuses as a bridge port, and leaves it as it found it", () => {
+    const ns = addNs();
+    const f = track(forwarder(native, {}));
+    const at = { netnsPath: nsPath(ns) };
+    const flags = (dev: string) => Number(sh("ip", ["netns", "exec", ns, "cat", `/sys/class/net/${dev}/flags`]).trim());
+    const refused = (fn: () => unknown, code: string, message: RegExp) => expect(fn).toThrow(expect.objectContaining({ code, syscall: "refuse", message: expect.stringMatching(message) }));
+    refused(() => f.dp.openPacket(0, { ifname: "lo", ...at }), "EINVAL", /^interface lo is the loopback device: a bridge port must be an Ethernet device/);
+    ip("-n", ns, "tuntap", "add", "mode", "tun", "name", "tbtun0");
+    refused(() => f.dp.openPacket(0, { ifname: "tbtun0", ...at }), "EINVAL", /^interface tbtun0 is not an Ethernet device \(link\/none, a TUN device\)/);
+    refused(() => f.dp.openTap(0, { name: "tbtun0", ...at }), "EEXIST", /^interface tbtun0 already exists and is a TUN device \(layer 3\), not a TAP: the name is taken$/);
+    ip("-n", ns, "link", "add", "tbbr0", "type", "bridge");
+    refused(() => f.dp.openPacket(0, { ifname: "tbbr0", ...at }), "ELOOP", /^interface tbbr0 is a bridge: a bridge cannot be a port of another bridge/);
+    ip("-n", ns, "link", "add", "tbsl0", "type", "veth", "peer", "name", "tbsl1");
+    ip("-n", ns, "link", "set", "tbsl0", "master", "tbbr0");
+    const before = ["tbtun0", "tbbr0", "tbsl0"].map(flags);
+    expect(before.map((f) => f & 0x1)).toEqual([0, 0, 0]); // all down
+    refused(() => f.dp.openPacket(0, { ifname: "tbtun0", ...at }), "EINVAL", /TUN device/);
+    refused(() => f.dp.openPacket(0, { ifname: "tbbr0", ...at }), "ELOOP", /is a bridge/);
+    refused(() => f.dp.openPacket(0, { ifname: "tbsl0", ...at }), "EBUSY", /^interface tbsl0 is already a port of bridge tbbr0; release it first \(ip link set tbsl0 nomaster\)$/);
+    // A refused attach leaves each as it was: down, its promiscuity unchanged.
+    expect(["tbtun0", "tbbr0", "tbsl0"].map(flags)).toEqual(before);
+    // Names with '%' are patterns to the kernel, which would pick a name of its own.
+    expect(() => f.dp.openTap(0, { name: "tap%d", ...at })).toThrow(/contains '%'/);
+    expect(() => f.dp.openPacket(0, { ifname: "eth%d", ...at })).toThrow(/contains '%'/);
+    // A device that is down, attached and closed again: brought up by the attach (a port must be up).
+    ip("-n", ns, "link", "set", "tbsl0", "nomaster");
+    f.dp.openPacket(0, { ifname: "tbsl0", ...at });
+    expect(flags("tbsl0") & 0x1).toBe(0x1);
+    f.dp.close();
+    expect(flags("tbsl0") & 0x100).toBe(0); // promiscuity went with the socket
   });
 
   it("removes non-persistent TAPs on close, keeps persistent ones until closePort(i, true)", () => {
