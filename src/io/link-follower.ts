@@ -169,7 +169,8 @@ export class LinkFollower {
     try {
       link = this.monitor.query(port.netns, port.ifindex!);
     } catch (error) {
-      this.log.warn("reading a port's link state failed", { port: port.label, err: error });
+      // A namespace deleted meanwhile is handled by its own event ("netns-deleted").
+      if ((error as { code?: string }).code !== "ENOENT") this.log.warn("reading a port's link state failed", { port: port.label, err: error });
       return;
     }
     if (!link) return this.deviceGone(port);

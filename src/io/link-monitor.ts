@@ -210,15 +210,11 @@ export class LinkMonitor extends EventEmitter<{ error: [Error] }> {
   /**
    * A device's state right now, read from the kernel (not from the table,
    * which may still have notifications to catch up on); undefined when the
-   * device, or its namespace, no longer exists.
+   * device no longer exists. Throws (ENOENT) when its namespace is no longer
+   * there to ask: subscribers hear "netns-deleted" for that.
    */
   query(netns: string | undefined, ifindex: number): LinkInfo | undefined {
-    let path: string | undefined;
-    try {
-      path = netns === undefined ? undefined : netnsPath(netns);
-    } catch {
-      return undefined;
-    }
+    const path = netns === undefined ? undefined : netnsPath(netns);
     const record = this.watcher.query(path, ifindex);
     return record ? linkFromNative(record) : undefined;
   }
