@@ -2,7 +2,8 @@
  * src/forward.ts: Decider.decide(), the per-batch decision loop, on batches
  * of 64 frames with an FDB of 64k learned hosts on 4 ports. Mixes: every
  * destination known (the steady state), one frame in ten flooded (unknown
- * unicast), every frame broadcast. 64 prepared batches rotate, so sources and
+ * unicast), every frame broadcast, and a batch of one flow (bulk traffic:
+ * the FDB's memos answer the repeats). 64 prepared batches rotate, so sources and
  * destinations spread over the table as real traffic would.
  *
  * Target (printed, not asserted): learn + lookup inside the decision loop at
@@ -37,6 +38,7 @@ export function forwardTasks(fdbSize = 65_536): MicroTask[] {
     { ...decideTask(`decide, known unicast, FDB ${size}, 4 ports`, 4, fdbSize, "unicast"), target: { framesPerSecond: TARGET_FPS, text: "≥ 6 M frames/s" } },
     decideTask(`decide, 10% flood, FDB ${size}, 4 ports`, 4, fdbSize, "flood10"),
     decideTask(`decide, broadcast, FDB ${size}, 4 ports`, 4, fdbSize, "broadcast"),
+    decideTask(`decide, one flow per batch, FDB ${size}, 4 ports`, 4, fdbSize, "flow"),
   ];
 }
 

@@ -107,13 +107,14 @@ export function rawFrame(dstHi: number, dstLo: number, srcHi: number, srcLo: num
   return frameBytes;
 }
 
-export type Mix = "unicast" | "flood10" | "broadcast";
+export type Mix = "unicast" | "flood10" | "broadcast" | "flow";
 
 /**
  * `count` batches of BATCH frames between random hosts of the rig. "unicast":
  * every destination is known; "flood10": one frame in ten goes to an unknown
- * unicast MAC (flooded); "broadcast": every frame is broadcast.
- * Each frame enters on the port its source was learned on.
+ * unicast MAC (flooded); "broadcast": every frame is broadcast; "flow": a
+ * batch is 64 frames of one (source, destination) pair, as a bulk transfer
+ * hands them over. Each frame enters on the port its source was learned on.
  */
 export function prepareBatches(rig: DecisionRig, count: number, mix: Mix, seed = 7): Batch[] {
   const rnd = random(seed);
@@ -121,9 +122,11 @@ export function prepareBatches(rig: DecisionRig, count: number, mix: Mix, seed =
   const out: Batch[] = [];
   for (let b = 0; b < count; b++) {
     const batch = allocateBatch(BATCH, MICRO_SLOT);
+    const flowS = Math.floor(rnd() * n);
+    const flowD = Math.floor(rnd() * n);
     for (let i = 0; i < BATCH; i++) {
-      const s = Math.floor(rnd() * n);
-      let d = Math.floor(rnd() * n);
+      const s = mix === "flow" ? flowS : Math.floor(rnd() * n);
+      let d = mix === "flow" ? flowD : Math.floor(rnd() * n);
       if (rig.hostPort[d] === rig.hostPort[s]) d = (d + 1) % n; // a local destination would be dropped, not forwarded
       let dstHi = rig.hosts.hi[d]!;
       let dstLo = rig.hosts.lo[d]!;

@@ -128,7 +128,7 @@ export class Fdb {
   size = 0;
   /** Learned (not static) entries, including aged ones the sweep has not reached. */
   learned = 0;
-  ageingMs: number;
+  private ageing: number;
   readonly maxEntries: number;
   maxLearned: number;
   fullPolicy: FullPolicy;
@@ -166,10 +166,21 @@ export class Fdb {
   private sweepAt = 0;
   private evictAt = 0;
   private freeDist = 0;
+  // One-entry memos: the frames of a batch (one `now`) mostly repeat a
+  // flow's source and destination; a repeat skips the hash and the probe.
+  // Any change to the table forgets them (`changed`).
+  private learntHi = -1;
+  private learntLo = 0;
+  private learntPort = -1;
+  private learntNow = 0;
+  private seekHi = -1;
+  private seekLo = 0;
+  private seekNow = 0;
+  private seekPort = NO_PORT;
   private highestPort = 0;
 
   constructor(options: FdbOptions = {}) {
-    this.ageingMs = options.ageingMs ?? 300_000;
+    this.ageing = options.ageingMs ?? 300_000;
     this.maxEntries = options.maxEntries ?? 131_072;
     this.maxLearned = options.maxLearned ?? 0;
     this.fullPolicy = options.fullPolicy ?? "evict-from-largest-port";
@@ -185,6 +196,16 @@ export class Fdb {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.slots = new Int32Array(capacity * W);
+  }
+
+  /** Entries older than this are ignored and swept; 0 disables learning. */
+  get ageingMs(): number {
+    return this.ageing;
+  }
+
+  set ageingMs(ms: number) {
+    this.ageing = ms;
+    this.changed();
   }
 
   private home(hi: number, lo: number): number {
@@ -210,12 +231,22 @@ export class Fdb {
    * `macHi` is the first two MAC bytes, `lo` the last four.
    */
   lookup(vid: number, macHi: number, lo: number, now: number): number {
-    const slot = this.find((vid << 16) | macHi, lo | 0);
-    if (slot < 0) return NO_PORT;
-    const b = slot * W;
-    const meta = this.slots[b + META]!;
-    if (!(meta & STATIC) && (((now | 0) - this.slots[b + SEEN]!) | 0) >= this.ageingMs) return NO_PORT;
-    return meta & PORT_BITS;
+    const hi = (vid << 16) | macHi;
+    const l = lo | 0;
+    const now32 = now | 0;
+    if (l === this.seekLo && hi === this.seekHi && now32 === this.seekNow) return this.seekPort;
+    const slot = this.find(hi, l);
+    let port = NO_PORT;
+    if (slot >= 0) {
+      const b = slot * W;
+      const meta = this.slots[b + META]!;
+      if (meta & STATIC || ((now32 - this.slots[b + SEEN]!) | 0) < this.ageingMs) port = meta & PORT_BITS;
+    }
+    this.seekHi = hi;
+    this.seekLo = l;
+    this.seekNow = now32;
+    this.seekPort = port;
+    return port;
   }
 
   /** Learn or refresh a source. Hot path. Returns false when refused (a limit, or no room). */
@@ -223,21 +254,42 @@ export class Fdb {
     const hi = (vid << 16) | macHi;
     const lo = macLo | 0;
     const now32 = now | 0;
+    if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow) return true;
     const s = this.slots;
     const mask = this.mask;
     let i = this.home(hi, lo);
     for (let n = 0; n < MAX_PROBE; n++) {
       const b = i * W;
       const meta = s[b + META]!;
-      if (meta === 0) return this.insertLearned(i, n, hi, lo, port, now32);
+      if (meta === 0) return this.learnt(this.insertLearned(i, n, hi, lo, port, now32), hi, lo, port, now32);
       if (s[b + KEY_LO] === lo && s[b + KEY_HI] === hi) {
-        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) return this.relearn(b, meta, port, now32);
-        if (s[b + SEEN] !== now32) s[b + SEEN] = now32;
-        return true;
+        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) return this.learnt(this.relearn(b, meta, port, now32), hi, lo, port, now32);
+        if (s[b + SEEN] !== now32) {
+          s[b + SEEN] = now32;
+          this.seekHi = -1; // an aged entry may be alive again
+        }
+        return this.learnt(true, hi, lo, port, now32);
       }
       i = (i + 1) & mask;
     }
-    return this.insertLearned(-1, 0, hi, lo, port, now32);
+    return this.learnt(this.insertLearned(-1, 0, hi, lo, port, now32), hi, lo, port, now32);
+  }
+
+  /** Remember a learn that succeeded: its repeat at the same instant changes nothing. */
+  private learnt(ok: boolean, hi: number, lo: number, port: number, now32: number): boolean {
+    if (ok) {
+      this.learntHi = hi;
+      this.learntLo = lo;
+      this.learntPort = port;
+      this.learntNow = now32;
+    }
+    return ok;
+  }
+
+  /** Forget both memos: an entry was added, removed or moved. */
+  private changed(): void {
+    this.learntHi = -1;
+    this.seekHi = -1;
   }
 
   /** A known MAC seen on another port: a station move, or a fresh learn when its entry had aged out. */
@@ -247,6 +299,7 @@ export class Fdb {
     const isStatic = (meta & STATIC) !== 0;
     const aged = !isStatic && ((now32 - s[b + SEEN]!) | 0) >= this.ageingMs;
     if (aged && !this.portAdmits(port)) return false;
+    this.changed();
     s[b + META] = (meta & ~PORT_BITS) | port;
     s[b + SEEN] = now32;
     this.perPort[from]!--;
@@ -305,6 +358,7 @@ export class Fdb {
       slot = this.freeSlot(hi, lo);
       dist = this.freeDist;
     }
+    this.changed();
     const b = slot * W;
     const s = this.slots;
     s[b + KEY_HI] = hi;
@@ -375,6 +429,7 @@ export class Fdb {
   }
 
   private dropEntryCounts(meta: number): void {
+    this.changed();
     const port = meta & PORT_BITS;
     this.perPort[port]!--;
     this.size--;
@@ -447,6 +502,7 @@ export class Fdb {
         this.learnedPerPort[from]!--;
         this.learned--;
       }
+      this.changed();
       this.slots[b + META] = (meta & ~(FLAG_BITS | PORT_BITS)) | (flags << FLAG_SHIFT) | port;
       if (port > this.highestPort) this.highestPort = port;
       return true;

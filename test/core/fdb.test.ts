@@ -137,6 +137,28 @@ describe("Fdb", () => {
     expect([fdb.learnedPerPort[1], fdb.learnedPerPort[2], fdb.learned]).toEqual([1, 0, 1]);
   });
 
+  it("repeats within one instant answer from a memo that every change forgets", () => {
+    const fdb = new Fdb({ ageingMs: 1000 });
+    const [hi, lo] = mac(42);
+    expect(fdb.lookup(0, hi, lo, 5)).toBe(NO_PORT);
+    fdb.learn(0, hi, lo, 1, 5);
+    expect(fdb.lookup(0, hi, lo, 5)).toBe(1);
+    fdb.learn(0, hi, lo, 2, 5); // moved, same instant
+    expect(fdb.lookup(0, hi, lo, 5)).toBe(2);
+    fdb.learn(0, hi, lo, 1, 5); // and back: not skipped as a repeat
+    expect(fdb.lookup(0, hi, lo, 5)).toBe(1);
+    expect(fdb.moves).toBe(2);
+    fdb.delete(0, hi, lo);
+    expect(fdb.lookup(0, hi, lo, 5)).toBe(NO_PORT);
+    fdb.learn(0, hi, lo, 1, 5); // re-learned after a delete, same instant
+    expect(fdb.size).toBe(1);
+    expect(fdb.lookup(0, hi, lo, 2000)).toBe(NO_PORT); // aged
+    fdb.learn(0, hi, lo, 1, 2000); // refreshed at that instant: alive again
+    expect(fdb.lookup(0, hi, lo, 2000)).toBe(1);
+    fdb.ageingMs = 0;
+    expect(fdb.lookup(0, hi, lo, 2000)).toBe(NO_PORT);
+  });
+
   describe("learning limits", () => {
     it("a port's max-learned refuses its new MACs, counts them, and leaves other ports alone", () => {
       const fdb = new Fdb();
