@@ -54,11 +54,15 @@ async function restartUnderPing(how: "SIGTERM" | "SIGKILL") {
   const ping = startPing(g1, "10.63.0.2", 0.01);
   const echo = await startEcho(g1, g2, "10.63.0.2");
   await until(() => ping.replies() >= 20 && echo.received() >= 20, "replies before the restart");
+  const killedAt = Date.now();
   await daemon.stop(how);
   await daemon.launch();
+  const readyAt = Date.now();
   const before = [ping.replies(), echo.received()] as const;
   await until(() => ping.replies() >= before[0] + 20 && echo.received() >= before[1] + 20, "replies after the restart", 20_000);
   const result = { ping: await ping.done(), echo: await echo.done() };
+  const events = daemon.logs().filter((l) => /link|ready|added/.test(String(l.msg))).map((l) => `${String(l.msg)}@${Number(l.time) - killedAt}ms`);
+  console.log(`${how}: daemon ready ${readyAt - killedAt} ms after the signal; ${events.join(", ")}`);
   const what = how === "SIGTERM" ? "restart (SIGTERM + start)" : "restart (kill -9 + start)";
   console.log(
     `${what}: longest gap between replies: ${result.echo.maxGapMs} ms (10 ms UDP echo, ${result.echo.received}/${result.echo.sent}), ` +
@@ -79,6 +83,9 @@ describe("restart without disruption", () => {
   it("kill -9 and start: the same, and the new daemon reattaches the config's ports", async () => {
     const result = await restartUnderPing("SIGKILL");
     expect((await run(["ip", "-n", g2, "-br", "addr", "show", "dev", lab.ifname("k2")])).stdout).toContain("10.63.0.2/24");
+    const status = JSON.parse((await daemon.cli(["status"])).stdout) as { pid: number; bridges: { name: string; ports: number }[] };
+    expect(status.pid).toBe(daemon.child.pid);
+    expect(status.bridges).toEqual([{ name: "br0", ports: 2 }]);
     const show = await daemon.cli(["show"]);
     expect(show.stdout).toContain(`${lab.ifname("k1")}@${g1}`);
     expect(show.stdout).toContain(`${lab.ifname("k2")}@${g2}`);
