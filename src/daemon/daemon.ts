@@ -106,6 +106,7 @@ export class Daemon {
       ageingTime: config.params.ageingTime,
       ...(config.fdbMaxEntries !== undefined ? { maxFdbEntries: config.fdbMaxEntries } : {}),
       ...(config.groupFwdMask !== undefined ? { groupFwdMask: config.groupFwdMask } : {}),
+      ...(config.fdbMaxLearned !== undefined ? { fdbMaxLearned: config.fdbMaxLearned } : {}),
       ...(config.vlanFiltering !== undefined ? { vlanFiltering: config.vlanFiltering } : {}),
       ...(config.vlanProtocol !== undefined ? { vlanProtocol: VLAN_PROTOCOLS[config.vlanProtocol] } : {}),
       ...(this.native ? { native: this.native } : {}),
@@ -304,6 +305,26 @@ export class Daemon {
     });
   }
 
+  /** fdb-max-learned, changed in place (absent: no limit but fdb-max-entries). */
+  private stepFdbKeys(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
+    const before = managed.config.fdbMaxLearned;
+    if (want.fdbMaxLearned === before) return;
+    try {
+      managed.bridge.setFdbOptions({ maxLearned: want.fdbMaxLearned ?? 0 });
+    } catch (error) {
+      throw located(error, want.where && [...want.where, "fdb-max-learned"]);
+    }
+    managed.config = { ...managed.config, ...(want.fdbMaxLearned !== undefined ? { fdbMaxLearned: want.fdbMaxLearned } : {}) };
+    if (want.fdbMaxLearned === undefined) delete managed.config.fdbMaxLearned;
+    steps.push({
+      say: `bridge ${managed.name}: fdb-max-learned ${fmt(before)} → ${fmt(want.fdbMaxLearned)}`,
+      undo: () => {
+        managed.bridge.setFdbOptions({ maxLearned: before ?? 0 });
+        managed.config = { ...managed.config, ...(before !== undefined ? { fdbMaxLearned: before } : {}) };
+      },
+    });
+  }
+
   /** vlan-filtering and vlan-protocol, changed in place. */
   private stepVlanKeys(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
     const before = { filtering: managed.config.vlanFiltering, protocol: managed.config.vlanProtocol };
@@ -389,6 +410,7 @@ export class Daemon {
             throw located(error, want.where && [...want.where, "parameters"]);
           }
           this.stepVlanKeys(managed, want, steps);
+          this.stepFdbKeys(managed, want, steps);
         }
         for (const entry of want.ports) {
           const p = managed.ports.get(entry.label);
@@ -523,9 +545,7 @@ export function notAvailable(feature: string): TapbridgeError {
 
 /** Refuse bridge keys whose features are not in this build yet. */
 function checkAvailable(config: BridgeConfig): void {
-  const at = (key: string) => (config.where ? [...config.where, key] : undefined);
   if (config.params.stp) throw located(notAvailable("STP"), config.where && [...config.where, "parameters", "stp"]);
-  if (config.fdbMaxLearned !== undefined) throw located(notAvailable("A limit on learned FDB entries (fdb-max-learned)"), at("fdb-max-learned"));
 }
 
 export { DEFAULT_PARAMS };

@@ -10,7 +10,10 @@
  *   tapbridge_port_{rx,tx}_{packets,bytes}_total, tapbridge_port_{rx,tx}_dropped_total,
  *   tapbridge_port_tx_errors_total, tapbridge_port_drops_total{reason},
  *   tapbridge_port_state (Linux BR_STATE_* number), tapbridge_port_fdb_entries,
- *   tapbridge_fdb_entries, tapbridge_fdb_moves_total, tapbridge_fdb_refused_total,
+ *   tapbridge_fdb_entries, tapbridge_fdb_learned_entries, tapbridge_fdb_max_learned,
+ *   tapbridge_fdb_{moves,aged_out,evictions,mac_flaps}_total, tapbridge_fdb_refused_total{reason},
+ *   tapbridge_port_fdb_learned_entries, tapbridge_port_fdb_{refused,evictions}_total,
+ *   tapbridge_port_err_disabled,
  *   tapbridge_bridge_ports, tapbridge_internal_errors_total.
  */
 import { createServer, type Server } from "node:http";
@@ -18,7 +21,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { TapbridgeError } from "../errors.js";
 import { PortState } from "../core/port-table.js";
 import type { Logger } from "../log.js";
-import type { PortStats } from "../bridge.js";
+import type { FdbStats, PortStats } from "../bridge.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
 
 type Sample = [labels: Record<string, string>, value: number];
@@ -72,9 +75,26 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
     return out;
   });
   const perBridge = (read: (b: ManagedBridge) => number) => () => [...daemon.bridges.values()].map((b): Sample => [{ bridge: b.name }, read(b)]);
-  gauge("tapbridge_fdb_entries", "Entries in the forwarding database (learned and static).", ["bridge"], perBridge((b) => b.bridge.fdb.size));
-  counter("tapbridge_fdb_moves_total", "Stations that moved to another port (learned again elsewhere).", ["bridge"], perBridge((b) => b.bridge.fdb.moves));
-  counter("tapbridge_fdb_refused_total", "Learns refused because the table was full.", ["bridge"], perBridge((b) => b.bridge.fdb.learnRefused));
+  const fdbStat = (pick: (s: FdbStats) => number) => perBridge((b) => pick(b.bridge.fdbStats()));
+  gauge("tapbridge_fdb_entries", "Entries in the forwarding database (learned and static).", ["bridge"], fdbStat((s) => s.entries));
+  gauge("tapbridge_fdb_learned_entries", "Learned entries in the forwarding database.", ["bridge"], fdbStat((s) => s.learned));
+  gauge("tapbridge_fdb_max_learned", "Cap on learned entries (0: none but the table's size).", ["bridge"], fdbStat((s) => s.maxLearned));
+  counter("tapbridge_fdb_moves_total", "Stations that moved to another port (learned again elsewhere).", ["bridge"], fdbStat((s) => s.moves));
+  counter("tapbridge_fdb_aged_out_total", "Learned entries removed by ageing.", ["bridge"], fdbStat((s) => s.agedOut));
+  counter("tapbridge_fdb_evictions_total", "Learned entries evicted to make room (full policy).", ["bridge"], fdbStat((s) => s.evictions));
+  counter("tapbridge_fdb_mac_flaps_total", "MAC flaps detected (a station moving back and forth between ports).", ["bridge"], fdbStat((s) => s.flaps));
+  counter("tapbridge_fdb_refused_total", "Learns refused, by why: a port's limit, a full table, the probe bound.", ["bridge", "reason"], () => {
+    const out: Sample[] = [];
+    for (const b of daemon.bridges.values()) {
+      const s = b.bridge.fdbStats();
+      out.push([{ bridge: b.name, reason: "port_limit" }, s.refusedPortLimit], [{ bridge: b.name, reason: "full" }, s.refusedFull], [{ bridge: b.name, reason: "probe" }, s.refusedProbe]);
+    }
+    return out;
+  });
+  gauge("tapbridge_port_fdb_learned_entries", "Learned entries pointing at the port.", ports, perPort((s) => s.fdb.learned));
+  counter("tapbridge_port_fdb_refused_total", "Learns refused on the port (its limit, or a full table).", ports, perPort((s) => s.fdb.refused));
+  counter("tapbridge_port_fdb_evictions_total", "Entries of the port evicted to make room.", ports, perPort((s) => s.fdb.evicted));
+  gauge("tapbridge_port_err_disabled", "1 while the port is shut down by a guard (MAC flap, BPDU guard).", ports, perPort((s) => (s.errDisabled ? 1 : 0)));
   gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
   counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
   return registry;

@@ -79,6 +79,7 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     run: (ctx, p) => (p.bridge ? [showBridge(ctx.daemon.bridge(p.bridge))] : [...ctx.daemon.bridges.values()].map(showBridge)),
   }),
   showmacs: method({ params: bridgeOnly, help: "the MAC table (brctl showmacs)", run: (ctx, p) => showMacs(ctx.daemon.bridge(p.bridge)) }),
+  "fdb.stats": method({ params: bridgeOnly, help: "FDB figures: entries, learned, limits, refusals, evictions, moves, flaps", run: (ctx, p) => ctx.daemon.bridge(p.bridge).bridge.fdbStats() }),
   showstp: method({
     params: bridgeOnly,
     help: "spanning tree state of the bridge and its ports (brctl showstp)",
@@ -125,10 +126,11 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
   "fdb.show": method({
     params: z.strictObject({ bridge: name.optional(), brport: name.optional(), vlan: z.number().int().min(0).max(4094).optional() }),
     help: "forwarding entries (bridge fdb show)",
-    run: (ctx, p) => {
+    run: async (ctx, p) => {
       const bridges = p.bridge ? [ctx.daemon.bridge(p.bridge)] : p.brport ? [ownerOfDev(ctx, p.brport)] : [...ctx.daemon.bridges.values()];
       const brport = p.brport ? ownerOfDev(ctx, p.brport).port(p.brport).entry.label : undefined;
-      return bridges.flatMap((b) => fdbRows(b, { ...(brport ? { brport } : {}), ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) }));
+      const rows = await Promise.all(bridges.map((b) => fdbRows(b, { ...(brport ? { brport } : {}), ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) })));
+      return rows.flat();
     },
   }),
   "fdb.add": method({

@@ -10,6 +10,7 @@
  * path cost comes from the link speed (Linux port_cost()).
  */
 import { readFile } from "node:fs/promises";
+import type { FdbRecord } from "../fdb-dump.js";
 import { exec } from "./exec.js";
 import type { ManagedBridge, ManagedPort } from "./daemon.js";
 
@@ -125,19 +126,28 @@ export function portNumber(p: ManagedPort): number {
   return p.port.index + 1;
 }
 
-export function showMacs(managed: ManagedBridge): MacRow[] {
+/**
+ * Every FDB entry (of one port, of one VLAN), read in chunks that yield to
+ * the event loop between them (Bridge.fdbChunks), so a table of a million
+ * entries never stalls forwarding while it is listed.
+ */
+async function entries(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): Promise<FdbRecord[]> {
+  const all: FdbRecord[] = [];
+  const port = filter.brport === undefined ? undefined : managed.ports.get(filter.brport)?.port;
+  if (filter.brport !== undefined && (!port || port.index < 0)) return all;
+  for await (const chunk of managed.bridge.fdbChunks({ ...(port ? { port } : {}), ...(filter.vlan !== undefined ? { vlan: filter.vlan } : {}) })) all.push(...chunk);
+  return all;
+}
+
+export async function showMacs(managed: ManagedBridge): Promise<MacRow[]> {
   const numbers = new Map([...managed.ports.values()].map((p) => [p.port.label, portNumber(p)]));
-  return managed.bridge
-    .fdbEntries()
+  return (await entries(managed))
     .map((e) => ({ port_no: numbers.get(e.port) ?? 0, mac: e.mac, is_local: false, ageing_timer: e.static ? 0 : e.ageing }))
     .sort((a, b) => byteOrder(a.mac, b.mac) || a.port_no - b.port_no);
 }
 
-export function fdbRows(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): FdbRow[] {
-  return managed.bridge
-    .fdbEntries()
-    .filter((e) => (filter.brport === undefined || e.port === filter.brport) && (filter.vlan === undefined || e.vlan === filter.vlan))
-    .map((e) => ({
+export async function fdbRows(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): Promise<FdbRow[]> {
+  return (await entries(managed, filter)).map((e) => ({
       mac: e.mac,
       ifname: e.port,
       ...(e.vlan ? { vlan: e.vlan } : {}),

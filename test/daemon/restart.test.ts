@@ -128,6 +128,9 @@ describe("metrics", () => {
     expect(after.get('tapbridge_fdb_entries{bridge="br0"}')).toBeGreaterThanOrEqual(2);
     expect(after.get('tapbridge_bridge_ports{bridge="br0"}')).toBe(2);
     expect(after.has('tapbridge_internal_errors_total{bridge="br0"}')).toBe(true);
+    expect(after.get('tapbridge_fdb_learned_entries{bridge="br0"}')).toBeGreaterThanOrEqual(2);
+    expect(after.get(key("tapbridge_port_fdb_learned_entries", p1))).toBeGreaterThanOrEqual(1);
+    expect(after.has('tapbridge_fdb_refused_total{bridge="br0",reason="full"}')).toBe(true);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
   });
 });
