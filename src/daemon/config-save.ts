@@ -31,6 +31,7 @@ function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   const p = b.params;
   if (p.stp !== DEFAULT_PARAMS.stp) params.stp = p.stp;
+  if (p.stpProtocol !== DEFAULT_PARAMS.stpProtocol) params["stp-protocol"] = p.stpProtocol;
   if (p.priority !== DEFAULT_PARAMS.priority) params.priority = p.priority;
   if (p.forwardDelay !== DEFAULT_PARAMS.forwardDelay) params["forward-delay"] = p.forwardDelay;
   if (p.helloTime !== DEFAULT_PARAMS.helloTime) params["hello-time"] = p.helloTime;

@@ -57,6 +57,8 @@ export function portEntrySchema() {
 
 export const parametersSchema = z.strictObject({
   stp: z.boolean().optional(),
+  /** tapbridge's own: which spanning tree runs when stp is true. */
+  "stp-protocol": z.enum(["stp", "rstp"]).optional(),
   priority: int(0, 65535).optional(),
   "forward-delay": seconds(2, 30).optional(),
   "hello-time": seconds(1, 10).optional(),

@@ -39,6 +39,8 @@ export interface PortEntry {
 
 export interface BridgeParams {
   stp: boolean;
+  /** Which spanning tree runs when stp is on: 802.1D ("stp", default) or 802.1w ("rstp"). */
+  stpProtocol: "stp" | "rstp";
   /** Bridge priority, 0..65535 (default 32768). */
   priority: number;
   /** Seconds. */
@@ -48,7 +50,7 @@ export interface BridgeParams {
   ageingTime: number;
 }
 
-export const DEFAULT_PARAMS: BridgeParams = { stp: false, priority: 32768, forwardDelay: 15, helloTime: 2, maxAge: 20, ageingTime: 300 };
+export const DEFAULT_PARAMS: BridgeParams = { stp: false, stpProtocol: "stp", priority: 32768, forwardDelay: 15, helloTime: 2, maxAge: 20, ageingTime: 300 };
 
 export interface BridgeConfig {
   name: string;
@@ -201,7 +203,7 @@ function knownKeysHint(path: KeyPath): string {
   if (depth === 0) return " (known: control, log, metrics, bridges)";
   if (depth === 2 && path[0] === "bridges")
     return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, group-fwd-mask, vlan-filtering, vlan-protocol)";
-  if (last === "parameters") return " (known: stp, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
+  if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
   if (typeof last === "number" && path[path.length - 2] === "ports")
     return ` (known: tap, attach, netns, persistent, mtu, mac, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
   return "";
@@ -241,6 +243,7 @@ function normalizeBridge(name: string, raw: RawBridge, source: ConfigSource, pro
   const p = raw.parameters ?? {};
   const params: BridgeParams = {
     stp: p.stp ?? DEFAULT_PARAMS.stp,
+    stpProtocol: p["stp-protocol"] ?? DEFAULT_PARAMS.stpProtocol,
     priority: p.priority ?? DEFAULT_PARAMS.priority,
     forwardDelay: p["forward-delay"] ?? DEFAULT_PARAMS.forwardDelay,
     helloTime: p["hello-time"] ?? DEFAULT_PARAMS.helloTime,

@@ -9,9 +9,6 @@
  * against a config and carries the difference out as such steps; each step
  * records its undo, and if one fails (an interface that is not there) the
  * steps already taken are undone in reverse, leaving everything as it was.
- *
- * Features of other areas (STP, VLAN filtering, learned-entry limits) are
- * refused with a sentence until they exist in the build.
  */
 import { Bridge } from "../bridge.js";
 import { applyPortOptionValue, checkPortConfig, type PortConfig } from "../config/port-options.js";
@@ -20,7 +17,7 @@ import { PacketPort, TapPort } from "../io/native-port.js";
 import type { NativeBinding } from "../io/native-binding.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Port } from "../ports/port.js";
-import { costOfSpeed, linkSpeed } from "./views.js";
+import type { StpOptions } from "../stp/bridge-stp.js";
 import { DEFAULT_PARAMS, type BridgeConfig, type BridgeParams, type DaemonConfig, type KeyPath, type PortEntry } from "./config.js";
 
 export type PortOrigin = "config" | "cli" | "auto";
@@ -29,8 +26,6 @@ export interface ManagedPort {
   entry: PortEntry;
   port: Port;
   origin: PortOrigin;
-  /** Default STP path cost from the link speed (Linux port_cost()), once known. */
-  speedCost?: number;
 }
 
 export class ManagedBridge {
@@ -99,7 +94,6 @@ export class Daemon {
 
   private stepAddBridge(config: BridgeConfig, steps: Step[]): void {
     if (this.bridges.has(config.name)) throw located(new TapbridgeError("EEXIST", `bridge ${config.name} already exists`), config.where);
-    checkAvailable(config);
     const bridge = new Bridge({
       name: config.name,
       logger: this.log.child({ bridge: config.name }),
@@ -107,6 +101,7 @@ export class Daemon {
       ...(config.fdbMaxEntries !== undefined ? { maxFdbEntries: config.fdbMaxEntries } : {}),
       ...(config.groupFwdMask !== undefined ? { groupFwdMask: config.groupFwdMask } : {}),
       ...(config.fdbMaxLearned !== undefined ? { fdbMaxLearned: config.fdbMaxLearned } : {}),
+      ...(config.params.stp ? { stp: stpOptions(config.params) } : {}),
       ...(config.vlanFiltering !== undefined ? { vlanFiltering: config.vlanFiltering } : {}),
       ...(config.vlanProtocol !== undefined ? { vlanProtocol: VLAN_PROTOCOLS[config.vlanProtocol] } : {}),
       ...(this.native ? { native: this.native } : {}),
@@ -122,9 +117,9 @@ export class Daemon {
         this.bridges.delete(config.name);
       },
     });
-    for (const entry of config.ports) this.stepAddPort(managed, entry, "config", steps);
     Object.assign(managed.config.pathCost, config.pathCost);
     Object.assign(managed.config.portPriority, config.portPriority);
+    for (const entry of config.ports) this.stepAddPort(managed, entry, "config", steps);
   }
 
   private stepDeleteBridge(managed: ManagedBridge, steps: Step[]): void {
@@ -166,13 +161,12 @@ export class Daemon {
         ? new TapPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}), persist: entry.persistent, ...(entry.mtu ? { mtu: entry.mtu } : {}), ...(entry.mac ? { mac: entry.mac } : {}) })
         : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
     try {
-      managed.bridge.addPort(port, entry.config);
+      managed.bridge.addPort(port, { ...entry.config, ...stpPortSettings(managed.config, entry.label) });
     } catch (error) {
       throw located(error, entry.where);
     }
     const mp: ManagedPort = { entry, port, origin };
     managed.ports.set(entry.label, mp);
-    void linkSpeed(entry.name, entry.netns).then((speed) => (mp.speedCost = costOfSpeed(speed)));
     managed.config.ports.push(entry);
     steps.push({
       say: `port ${entry.label} added to ${managed.name}`,
@@ -271,6 +265,10 @@ export class Daemon {
     const managed = this.bridge(bridgeName);
     const p = managed.port(label);
     const said: string[] = [];
+    managed.bridge.setPortSettings(p.port, {
+      ...(what.pathCost !== undefined ? { cost: what.pathCost } : {}),
+      ...(what.priority !== undefined ? { priority: linuxToStpPriority(what.priority) } : {}),
+    });
     if (what.pathCost !== undefined) {
       managed.config.pathCost[p.entry.label] = what.pathCost;
       said.push(`port ${p.entry.label} of ${managed.name}: path-cost ${what.pathCost}`);
@@ -291,14 +289,17 @@ export class Daemon {
 
   private stepParams(managed: ManagedBridge, params: BridgeParams, steps: Step[]): void {
     const before = managed.config.params;
-    if (params.stp && !before.stp) throw notAvailable("STP");
     const changed = (Object.keys(params) as (keyof BridgeParams)[]).filter((k) => params[k] !== before[k]);
     if (changed.length === 0) return;
+    // Spanning tree: started, stopped, or its parameters changed in place (ranges are checked by setStp; a refusal changes nothing).
+    const stpChanged = changed.some((k) => k !== "ageingTime") && (params.stp || before.stp);
+    if (stpChanged) managed.bridge.setStp(params.stp ? stpOptions(params) : false);
     if (params.ageingTime !== before.ageingTime) managed.bridge.ageingTime = params.ageingTime;
     managed.config = { ...managed.config, params };
     steps.push({
       say: `bridge ${managed.name}: ${changed.map((k) => `${PARAM_KEYS[k]} ${fmt(before[k])} → ${fmt(params[k])}`).join(", ")}`,
       undo: () => {
+        if (stpChanged) managed.bridge.setStp(before.stp ? stpOptions(before) : false);
         managed.bridge.ageingTime = before.ageingTime;
         managed.config = { ...managed.config, params: before };
       },
@@ -382,7 +383,6 @@ export class Daemon {
   apply(config: DaemonConfig): string[] {
     return this.transaction((steps) => {
       const wanted = new Map(config.bridges.map((b) => [b.name, b]));
-      for (const want of config.bridges) checkAvailable(want);
       // What goes: ports not wanted where they are (or wanted with another kind, netns, persistence).
       const leaving: { managed: ManagedBridge; p: ManagedPort }[] = [];
       for (const managed of this.bridges.values()) {
@@ -417,7 +417,18 @@ export class Daemon {
           if (p && !leavingLabels.has(entry.label)) {
             p.origin = "config";
             if (!sameOptions(p.entry.options, entry.options)) this.stepPortOptions(managed, p, entry.options, steps);
-            managed.ports.get(entry.label)!.entry = { ...managed.ports.get(entry.label)!.entry, where: entry.where! };
+            const now = managed.ports.get(entry.label)!;
+            now.entry = { ...now.entry, where: entry.where! };
+            const cost = want.pathCost[entry.label];
+            const prio = want.portPriority[entry.label];
+            if ((cost !== undefined && cost !== managed.config.pathCost[entry.label]) || (prio !== undefined && prio !== managed.config.portPriority[entry.label])) {
+              const was = { cost: managed.config.pathCost[entry.label], prio: managed.config.portPriority[entry.label] };
+              this.setPortStp(want.name, entry.label, { ...(cost !== undefined ? { pathCost: cost } : {}), ...(prio !== undefined ? { priority: prio } : {}) });
+              steps.push({
+                say: `port ${entry.label} of ${want.name}: path-cost ${fmt(was.cost)} → ${fmt(cost)}, port-priority ${fmt(was.prio)} → ${fmt(prio)}`,
+                undo: () => this.setPortStp(want.name, entry.label, { ...(was.cost !== undefined ? { pathCost: was.cost } : {}), ...(was.prio !== undefined ? { priority: was.prio } : {}) }),
+              });
+            }
           } else if (leavingLabels.has(entry.label)) afterRemovals.push({ bridge: want.name, entry });
           else this.stepAddPort(managed, entry, "config", steps);
         }
@@ -479,6 +490,7 @@ const VLAN_OPTION_KEYS = new Set(["access", "trunk", "native", "pvid", "vlans", 
 
 const PARAM_KEYS: Record<keyof BridgeParams, string> = {
   stp: "stp",
+  stpProtocol: "stp-protocol",
   priority: "priority",
   forwardDelay: "forward-delay",
   helloTime: "hello-time",
@@ -539,13 +551,29 @@ function located(error: unknown, where: KeyPath | undefined): unknown {
   return where && error instanceof TapbridgeError && !(error instanceof LocatedError) ? new LocatedError(where, error) : error;
 }
 
-export function notAvailable(feature: string): TapbridgeError {
-  return new TapbridgeError("ENOTSUP", `${feature} is not available in this build`);
+/** The bridge's spanning tree options from its parameters. */
+function stpOptions(p: BridgeParams): StpOptions {
+  return { protocol: p.stpProtocol, priority: p.priority, helloTime: p.helloTime, maxAge: p.maxAge, forwardDelay: p.forwardDelay };
 }
 
-/** Refuse bridge keys whose features are not in this build yet. */
-function checkAvailable(config: BridgeConfig): void {
-  if (config.params.stp) throw located(notAvailable("STP"), config.where && [...config.where, "parameters", "stp"]);
+/**
+ * Port priority: brctl, sysfs and netplan speak Linux's 0-63 (port id =
+ * priority << 10 | port number); the STP engine and the `priority=` port
+ * option speak 802.1D's byte (port id = priority << 8 | number): ×4.
+ */
+export function linuxToStpPriority(p: number): number {
+  return p * 4;
+}
+
+export function stpToLinuxPriority(p: number): number {
+  return Math.floor(p / 4);
+}
+
+/** netplan's path-cost / port-priority of a port, as port settings. */
+function stpPortSettings(config: BridgeConfig, label: string): { cost?: number; priority?: number } {
+  const cost = config.pathCost[label];
+  const prio = config.portPriority[label];
+  return { ...(cost !== undefined ? { cost } : {}), ...(prio !== undefined ? { priority: linuxToStpPriority(prio) } : {}) };
 }
 
 export { DEFAULT_PARAMS };

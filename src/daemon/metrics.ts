@@ -13,7 +13,8 @@
  *   tapbridge_fdb_entries, tapbridge_fdb_learned_entries, tapbridge_fdb_max_learned,
  *   tapbridge_fdb_{moves,aged_out,evictions,mac_flaps}_total, tapbridge_fdb_refused_total{reason},
  *   tapbridge_port_fdb_learned_entries, tapbridge_port_fdb_{refused,evictions}_total,
- *   tapbridge_port_err_disabled,
+ *   tapbridge_port_err_disabled, tapbridge_stp_topology_changes_total, tapbridge_stp_topology_change,
+ *   tapbridge_stp_root, tapbridge_stp_port_role{role}, tapbridge_stp_bpdus_{received,sent}_total{type},
  *   tapbridge_bridge_ports, tapbridge_internal_errors_total.
  */
 import { createServer, type Server } from "node:http";
@@ -95,6 +96,27 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
   counter("tapbridge_port_fdb_refused_total", "Learns refused on the port (its limit, or a full table).", ports, perPort((s) => s.fdb.refused));
   counter("tapbridge_port_fdb_evictions_total", "Entries of the port evicted to make room.", ports, perPort((s) => s.fdb.evicted));
   gauge("tapbridge_port_err_disabled", "1 while the port is shut down by a guard (MAC flap, BPDU guard).", ports, perPort((s) => (s.errDisabled ? 1 : 0)));
+  // Spanning tree: zeros (and every port designated) while it does not run.
+  counter("tapbridge_stp_topology_changes_total", "Topology changes seen by spanning tree.", ["bridge"], perBridge((b) => b.bridge.stpStatus().bridge.topologyChangeCount));
+  gauge("tapbridge_stp_topology_change", "1 while a topology change is in progress.", ["bridge"], perBridge((b) => (b.bridge.stpStatus().bridge.topologyChange ? 1 : 0)));
+  gauge("tapbridge_stp_root", "1 when this bridge is the root bridge.", ["bridge"], perBridge((b) => (b.bridge.stpStatus().bridge.isRoot ? 1 : 0)));
+  gauge("tapbridge_stp_port_role", "The port's spanning tree role (1 for its current role).", [...ports, "role"], () => {
+    const out: Sample[] = [];
+    for (const b of daemon.bridges.values()) for (const s of b.bridge.stpStatus().ports) out.push([{ bridge: b.name, port: s.name, role: s.role }, 1]);
+    return out;
+  });
+  for (const way of ["received", "sent"] as const) {
+    counter(`tapbridge_stp_bpdus_${way}_total`, `BPDUs ${way} on the port, by type.`, [...ports, "type"], () => {
+      const out: Sample[] = [];
+      for (const b of daemon.bridges.values()) {
+        for (const s of b.bridge.stpStatus().ports) {
+          const n = way === "received" ? s.bpdusReceived : s.bpdusSent;
+          for (const type of ["config", "tcn", "rst"] as const) out.push([{ bridge: b.name, port: s.name, type }, n[type]]);
+        }
+      }
+      return out;
+    });
+  }
   gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
   counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
   return registry;

@@ -19,7 +19,7 @@ import { parsePortSpec } from "../config/port-options.js";
 import { TapbridgeError } from "../errors.js";
 import { parseMac } from "../core/frame.js";
 import { DEFAULT_PARAMS, portEntryFromOptions, type BridgeParams } from "./config.js";
-import { notAvailable, type Daemon, type ManagedBridge } from "./daemon.js";
+import type { Daemon, ManagedBridge } from "./daemon.js";
 import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows } from "./views.js";
 
 export interface RpcContext {
@@ -83,7 +83,7 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
   showstp: method({
     params: bridgeOnly,
     help: "spanning tree state of the bridge and its ports (brctl showstp)",
-    run: (ctx, p) => showStp(ctx.daemon.bridge(p.bridge), (port) => port.speedCost),
+    run: (ctx, p) => showStp(ctx.daemon.bridge(p.bridge)),
   }),
   stats: method({ params: bridgeOnly, help: "per-port counters and drops by reason", run: (ctx, p) => ctx.daemon.bridge(p.bridge).bridge.stats() }),
   addbr: method({
@@ -158,7 +158,7 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     help: "bridge ports (bridge link show)",
     run: async (ctx, p) => {
       const bridges = p.dev ? [ownerOfDev(ctx, p.dev)] : [...ctx.daemon.bridges.values()];
-      return (await Promise.all(bridges.map((b) => linkRows(b, (port) => port.speedCost, p.dev)))).flat();
+      return (await Promise.all(bridges.map((b) => linkRows(b, p.dev)))).flat();
     },
   }),
   "link.set": method({

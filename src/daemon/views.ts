@@ -9,8 +9,8 @@
  * port MAC; a port id is (port priority << 10) | port number; the default
  * path cost comes from the link speed (Linux port_cost()).
  */
-import { readFile } from "node:fs/promises";
 import type { FdbRecord } from "../fdb-dump.js";
+import { stpToLinuxPriority } from "./daemon.js";
 import { exec } from "./exec.js";
 import type { ManagedBridge, ManagedPort } from "./daemon.js";
 
@@ -96,9 +96,8 @@ export interface LinkRow {
   isolated: boolean;
 }
 
-export const DEFAULT_PORT_PRIORITY = 32;
-
 export function bridgeId(managed: ManagedBridge): string {
+  if (managed.config.params.stp) return managed.bridge.stpStatus().bridge.bridgeId;
   const macs = managed.bridge.ports.map((p) => p.mac).filter((m): m is string => m !== undefined).sort();
   const mac = (macs[0] ?? "00:00:00:00:00:00").replace(/:/g, "");
   return `${managed.config.params.priority.toString(16).padStart(4, "0")}.${mac}`;
@@ -157,83 +156,58 @@ export async function fdbRows(managed: ManagedBridge, filter: { brport?: string;
     }));
 }
 
-export function portPriority(managed: ManagedBridge, p: ManagedPort): number {
-  return managed.config.portPriority[p.entry.label] ?? DEFAULT_PORT_PRIORITY;
-}
-
-export function pathCost(managed: ManagedBridge, p: ManagedPort, speedCost: number | undefined): number {
-  return managed.config.pathCost[p.entry.label] ?? speedCost ?? 100;
-}
-
-function portId(priority: number, no: number): string {
-  return ((priority << 10) | no).toString(16).padStart(4, "0");
-}
-
-/** `brctl showstp`: with STP off (all this build has), every port is designated and the bridge is its own root. */
-export function showStp(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined): StpBridgeView {
-  const id = bridgeId(managed);
+/**
+ * `brctl showstp`, from the bridge's spanning tree status. With STP off the
+ * bridge is its own root and every port designated (as Linux shows it), with
+ * the times and priority the daemon keeps for when STP is turned on.
+ */
+export function showStp(managed: ManagedBridge): StpBridgeView {
+  const status = managed.bridge.stpStatus();
   const params = managed.config.params;
-  const ports = [...managed.ports.values()].filter(attached).sort((a, b) => portNumber(a) - portNumber(b));
+  const off = status.protocol === "off";
+  const b = status.bridge;
+  const id = off ? bridgeId(managed) : b.bridgeId;
+  const byIndex = new Map([...managed.ports.values()].filter(attached).map((p) => [p.port.index, p]));
+  const ports = status.ports.filter((p) => byIndex.has(p.index)).sort((x, y) => x.portNo - y.portNo);
   return {
     name: managed.name,
     bridge_id: id,
-    designated_root: id,
-    root_port: 0,
-    path_cost: 0,
-    max_age: params.maxAge,
-    bridge_max_age: params.maxAge,
-    hello_time: params.helloTime,
-    bridge_hello_time: params.helloTime,
-    forward_delay: params.forwardDelay,
-    bridge_forward_delay: params.forwardDelay,
+    designated_root: off ? id : b.designatedRoot,
+    root_port: b.rootPort,
+    path_cost: b.rootPathCost,
+    max_age: off ? params.maxAge : b.maxAge,
+    bridge_max_age: off ? params.maxAge : b.bridgeMaxAge,
+    hello_time: off ? params.helloTime : b.helloTime,
+    bridge_hello_time: off ? params.helloTime : b.bridgeHelloTime,
+    forward_delay: off ? params.forwardDelay : b.forwardDelay,
+    bridge_forward_delay: off ? params.forwardDelay : b.bridgeForwardDelay,
     ageing_time: params.ageingTime,
-    hello_timer: 0,
-    tcn_timer: 0,
-    topology_change_timer: 0,
+    hello_timer: b.helloTimer,
+    tcn_timer: b.tcnTimer,
+    topology_change_timer: b.topologyChangeTimer,
     gc_timer: 0,
-    flags: [],
-    ports: ports.map((p) => {
-      const pid = portId(portPriority(managed, p), portNumber(p));
-      const settings = managed.bridge.portSettings(p.port);
+    flags: [...(b.topologyChange ? ["TOPOLOGY_CHANGE"] : []), ...(b.topologyChangeDetected ? ["TOPOLOGY_CHANGE_DETECTED"] : [])],
+    ports: ports.map((s) => {
+      const p = byIndex.get(s.index)!;
+      const portId = s.portId;
       return {
         name: p.entry.label,
-        port_no: portNumber(p),
-        port_id: pid,
-        state: settings.state,
-        designated_root: id,
-        path_cost: pathCost(managed, p, speedCost(p)),
-        designated_bridge: id,
-        message_age_timer: 0,
-        designated_port: pid,
-        forward_delay_timer: 0,
-        designated_cost: 0,
-        hold_timer: 0,
-        flags: [],
-        hairpin: settings.hairpin,
+        port_no: s.portNo,
+        port_id: portId,
+        state: s.state,
+        designated_root: off ? id : s.designatedRoot,
+        path_cost: s.pathCost,
+        designated_bridge: off ? id : s.designatedBridge,
+        message_age_timer: s.messageAgeTimer,
+        designated_port: off ? portId : s.designatedPort,
+        forward_delay_timer: s.forwardDelayTimer,
+        designated_cost: s.designatedCost,
+        hold_timer: s.holdTimer,
+        flags: [...(s.topologyChangeAck ? ["TOPOLOGY_CHANGE_ACK"] : []), ...(s.configPending ? ["CONFIG_PENDING"] : [])],
+        hairpin: managed.bridge.portSettings(p.port).hairpin,
       };
     }),
   };
-}
-
-/** Linux port_cost(): the default STP path cost of a link of this speed (Mbit/s). */
-export function costOfSpeed(speed: number | undefined): number {
-  if (speed === undefined || speed <= 0) return 100;
-  if (speed > 10_000) return 1;
-  const table: Record<number, number> = { 10_000: 2, 5_000: 3, 2_500: 4, 1_000: 4, 100: 19, 10: 100 };
-  return table[speed] ?? 100;
-}
-
-/** The link speed of an interface (Mbit/s), read in its namespace; undefined when it has none. */
-export async function linkSpeed(name: string, netns: string | undefined): Promise<number | undefined> {
-  try {
-    const text = netns
-      ? (await exec(["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/speed`])).stdout
-      : await readFile(`/sys/class/net/${name}/speed`, "utf8");
-    const n = Number(text.trim());
-    return Number.isFinite(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface IpLink {
@@ -263,8 +237,9 @@ async function ipLinks(managed: ManagedBridge): Promise<Map<string, IpLink>> {
   return byLabel;
 }
 
-export async function linkRows(managed: ManagedBridge, speedCost: (p: ManagedPort) => number | undefined, dev?: string): Promise<LinkRow[]> {
+export async function linkRows(managed: ManagedBridge, dev?: string): Promise<LinkRow[]> {
   const links = await ipLinks(managed);
+  const stp = new Map(managed.bridge.stpStatus().ports.map((s) => [s.index, s]));
   const rows: LinkRow[] = [];
   const ports = [...managed.ports.values()].filter((p) => attached(p) && (dev === undefined || p.entry.label === dev || p.entry.name === dev));
   for (const p of ports.sort((a, b) => (a.port.ifindex ?? 0) - (b.port.ifindex ?? 0))) {
@@ -278,8 +253,8 @@ export async function linkRows(managed: ManagedBridge, speedCost: (p: ManagedPor
       mtu: link?.mtu ?? p.port.mtu,
       master: managed.name,
       state: s.state,
-      priority: portPriority(managed, p),
-      cost: pathCost(managed, p, speedCost(p)),
+      priority: stpToLinuxPriority(stp.get(p.port.index)?.priority ?? 128),
+      cost: stp.get(p.port.index)?.pathCost ?? 100,
       hairpin: s.hairpin,
       learning: s.learning,
       flood: s.flood,

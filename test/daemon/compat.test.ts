@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab, run } from "../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, inNs, tempDir } from "./helpers.js";
+import { cleanupDaemons, DaemonProcess, inNs, tempDir, until } from "./helpers.js";
 
 const lab = new Lab("tbk");
 let k = "";
@@ -166,5 +166,26 @@ describe("bridge (iproute2) layouts against a kernel bridge", () => {
   it("vlan show of a VLAN-unaware bridge is the kernel's: a header and no rows", async () => {
     expect((await tb(["vlan", "show"])).stdout).toBe((await kbridge(["vlan", "show"])).stdout);
     expect(JSON.parse((await tb(["vlan", "show", "-j"])).stdout)).toEqual(JSON.parse((await kbridge(["-j", "vlan", "show"])).stdout));
+  });
+});
+
+describe("spanning tree against a kernel bridge", () => {
+  it("stp on: the ports go listening → learning → forwarding and showstp is brctl's again; stp off", async () => {
+    for (const step of [["setmaxage", "br0", "6"], ["sethello", "br0", "1"], ["setfd", "br0", "4"], ["stp", "br0", "on"]]) {
+      expect((await brctl(step)).code, step.join(" ")).toBe(0);
+      const r = await tb(step);
+      expect(r.code, `${step.join(" ")}: ${r.stderr}`).toBe(0);
+    }
+    expect((await tb(["show", "br0"])).stdout).toBe((await brctl(["show", "br0"])).stdout);
+    // Both run the same 802.1D timers from now: wait until each has settled (forwarding, no topology change), then compare.
+    const settled = (text: string) => (text.match(/state\t\t     forwarding/g) ?? []).length === 2 && !/TOPOLOGY_CHANGE/.test(text);
+    await until(async () => settled((await brctl(["showstp", "br0"])).stdout) && settled((await tb(["showstp", "br0"])).stdout), "both bridges to settle", 45_000);
+    expect(timers((await tb(["showstp", "br0"])).stdout)).toBe(timers((await brctl(["showstp", "br0"])).stdout));
+    for (const step of [["stp", "br0", "off"]]) {
+      expect((await brctl(step)).code).toBe(0);
+      expect((await tb(step)).code).toBe(0);
+    }
+    expect((await tb(["show", "br0"])).stdout).toBe((await brctl(["show", "br0"])).stdout);
+    expect(timers((await tb(["showstp", "br0"])).stdout)).toBe(timers((await brctl(["showstp", "br0"])).stdout));
   });
 });

@@ -41,7 +41,7 @@ bridges:
     expect(config.group).toBe("adm");
     expect(config.metricsListen).toBe("127.0.0.1:9469");
     const [br0, empty] = config.bridges;
-    expect(br0!.params).toEqual({ stp: false, priority: 4096, forwardDelay: 15, helloTime: 2, maxAge: 20, ageingTime: 60 });
+    expect(br0!.params).toEqual({ stp: false, stpProtocol: "stp", priority: 4096, forwardDelay: 15, helloTime: 2, maxAge: 20, ageingTime: 60 });
     expect(br0!.ports.map((p) => [p.kind, p.label, p.persistent])).toEqual([
       ["attach", "eth1", false],
       ["attach", "vnet0@blue", false],

@@ -131,6 +131,9 @@ describe("metrics", () => {
     expect(after.get('tapbridge_fdb_learned_entries{bridge="br0"}')).toBeGreaterThanOrEqual(2);
     expect(after.get(key("tapbridge_port_fdb_learned_entries", p1))).toBeGreaterThanOrEqual(1);
     expect(after.has('tapbridge_fdb_refused_total{bridge="br0",reason="full"}')).toBe(true);
+    expect(after.get('tapbridge_stp_root{bridge="br0"}')).toBe(1);
+    expect(after.get(`tapbridge_stp_port_role{bridge="br0",port="${p1}",role="designated"}`)).toBe(1);
+    expect(after.has('tapbridge_stp_topology_changes_total{bridge="br0"}')).toBe(true);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
   });
 });
