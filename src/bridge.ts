@@ -717,6 +717,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       fdbStats: this.fdbStats(),
       internalErrors: this.internalErrors,
       ...(this.vlanFiltering ? { vlans: this.vlans() } : {}),
+      ...(this.stp.protocol !== "off" ? { stp: this.stp.status() } : {}),
     };
   }
 
