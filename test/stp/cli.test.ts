@@ -28,3 +28,29 @@ describe("tapbridge run spanning tree flags", () => {
     await expect(runCommand(argv)).rejects.toThrow(why);
   });
 });
+
+describe("tapbridge run --stp, as a process", () => {
+  it("logs the tree starting and a TAP port going listening, learning, forwarding", async () => {
+    const { spawn } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const { Lab } = await import("../../src/testing/lab.js");
+    const lab = new Lab("tbsc");
+    const ns = await lab.netns("c");
+    const cli = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
+    const child = spawn(process.execPath, [cli, "run", "--stp", "--hello", "1", "--forward-delay", "2", "--max-age", "6", "--priority", "4096", "--tap", `${lab.ifname("s0")}@${ns}:cost=7:priority=64`], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const until = Date.now() + 30_000;
+      while (!/"state":"forwarding"/.test(stderr) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      const lines = stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === "spanning tree started")).toMatchObject({ protocol: "stp", bridgeId: expect.stringMatching(/^1000\./), helloTime: 1, forwardDelay: 2 });
+      const states = lines.filter((l) => l.msg === "spanning tree port change").map((l) => `${l.role}/${l.state}`);
+      expect(states).toEqual(["designated/listening", "designated/learning", "designated/forwarding"]);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      await lab.destroy();
+    }
+  }, 60_000);
+});
