@@ -19,12 +19,12 @@ afterAll(async () => {
   for (const lab of labs) await lab.destroy();
 });
 
-async function triangle(rootIs: "kernel" | "tapbridge"): Promise<Triangle> {
+async function triangle(rootIs: "kernel" | "tapbridge", protocol: "stp" | "rstp" = "stp"): Promise<Triangle> {
   const lab = new Lab("tbk");
   labs.push(lab);
   const tapPriority = rootIs === "tapbridge" ? 4096 : 32768;
   const aPriority = rootIs === "kernel" ? 4096 : 32768;
-  return buildTriangle(lab, { protocol: "stp", priority: tapPriority }, async ({ lab, ns }) => {
+  return buildTriangle(lab, { protocol, priority: tapPriority }, async ({ lab, ns }) => {
     await kernelBridge(lab, ns.A, MAC.A, aPriority, ["ab", "at", "hp"]);
     await kernelBridge(lab, ns.B, MAC.B, 32768, ["ba", "bt", "hp"]);
     return async () => undefined;
@@ -43,7 +43,8 @@ async function allLoopStates(t: Triangle): Promise<Record<string, string>> {
   const states: Record<string, string> = {};
   for (const p of LOOP.A) states[`A.${p}`] = a[p]!;
   for (const p of LOOP.B) states[`B.${p}`] = b[p]!;
-  for (const p of LOOP.T) states[`T.${p}`] = t.tap.stpPortStatus(t.label(p)).state;
+  // RSTP's discarding is the kernel's blocking.
+  for (const p of LOOP.T) states[`T.${p}`] = t.tap.stpPortStatus(t.label(p)).state.replace("discarding", "blocking");
   return states;
 }
 
@@ -69,19 +70,22 @@ async function cutAndMeasure(t: Triangle, ns: string, dev: string, from: string,
   return longestGapMs(out);
 }
 
-describe.each([
-  ["kernel", `1000.${MAC.A.replace(/:/g, "")}`, "T.tb"],
-  ["tapbridge", `1000.${MAC.T.replace(/:/g, "")}`, "B.ba"],
-] as const)("802.1D triangle with the %s bridge as root", (rootIs, rootId, blocked) => {
+describe.concurrent.each([
+  ["kernel", "stp", `1000.${MAC.A.replace(/:/g, "")}`, "T.tb"],
+  ["tapbridge", "stp", `1000.${MAC.T.replace(/:/g, "")}`, "B.ba"],
+  // tapbridge in --rstp next to 802.1D bridges: its ports migrate to 802.1D and the three still form one tree.
+  ["kernel", "rstp", `1000.${MAC.A.replace(/:/g, "")}`, "T.tb"],
+] as const)("triangle with the %s bridge as root, tapbridge running %s", (rootIs, protocol, rootId, blocked) => {
   it("agrees on the root, blocks exactly one loop port, carries pings, does not storm, and heals a cut link", async () => {
-    const t = await triangle(rootIs);
+    const t = await triangle(rootIs, protocol);
     try {
       const states = await converged(t, rootId);
       // The kernel's rules decide which port blocks; tapbridge blocks the same one.
       expect(Object.entries(states).filter(([, s]) => s === "blocking").map(([p]) => p)).toEqual([blocked]);
       expect(t.tap.stpStatus().bridge.isRoot).toBe(rootIs === "tapbridge");
       // Same path costs as the kernel: veths report 10 Gb/s, cost 2.
-      expect(t.tap.stpPortStatus(t.label("ta")).pathCost).toBe(2);
+      if (protocol === "stp") expect(t.tap.stpPortStatus(t.label("ta")).pathCost).toBe(2);
+      else expect(t.tap.stpPortStatus(t.label("ta"))).toMatchObject({ pathCost: 2000, sendingStp: true });
       expect(await allPing(t)).toBe(true);
 
       // A broadcast flood dies out: frame counters on the loop links stay bounded.
@@ -110,7 +114,7 @@ describe.each([
       // Cut the active link next to the blocked port: the blocked port takes over.
       const [ns, dev, from, to] = rootIs === "kernel" ? [t.ns.A, "at", t.ns.hT, IP.A] : [t.ns.B, "bt", t.ns.hB, IP.T];
       const outage = await cutAndMeasure(t, ns, dev, from, to);
-      console.log(`STP (${rootIs} root): ping outage after cutting the active link: ${outage.gapMs} ms (bound 2 x forward delay + max age = ${(2 * TIMERS.forwardDelay + TIMERS.maxAge) * 1000} ms)`);
+      console.log(`${protocol.toUpperCase()} tapbridge, ${rootIs} root: ping outage after cutting the active link: ${outage.gapMs} ms (bound 2 x forward delay + max age = ${(2 * TIMERS.forwardDelay + TIMERS.maxAge) * 1000} ms)`);
       expect(outage.replies).toBeGreaterThan(10);
       // 2 × forward delay + max age, and one more hello for a shared machine's scheduling.
       expect(outage.gapMs).toBeLessThan((2 * TIMERS.forwardDelay + TIMERS.maxAge + TIMERS.helloTime) * 1000);
