@@ -504,8 +504,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.log.info("port link up", { port: port.label, reason });
       this.emit("port-up", { port: port.label, index: i, reason });
     }
-    // With spanning tree running, a port whose link comes up starts blocking and goes through its states.
-    this.stp.linkChanged(port, up, reason);
+    // With spanning tree running, a port whose link comes up starts blocking and goes through its states
+    // (not while err-disabled: recoverPort does that).
+    if (!(up && this.errDisabled[i])) this.stp.linkChanged(port, up, reason);
   }
 
   /** Stop waiting to re-attach a deleted interface of this label (delif of a port whose device is gone). */
@@ -528,6 +529,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portTable.state[i] = PortState.disabled;
     this.portTable.recompute();
     const flushed = this.fdb.flushPort(i);
+    if (!this.linkDown[i]) this.stp.linkChanged(port, false, cause);
     const recoverSeconds = cause === "mac-flap" ? this.guard.settings.recoverSeconds : 0;
     this.log.warn("port err-disabled", { port: port.label, cause, flushed, recoverSeconds });
     this.emit("port-down", { port: port.label, index: i, reason: cause, flushed });
@@ -547,6 +549,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.recoveryTimers.delete(i);
     if (!this.linkDown[i]) this.portTable.state[i] = this.configuredState[i]!;
     this.portTable.recompute();
+    if (!this.linkDown[i]) this.stp.linkChanged(port, true, "recovered");
     this.log.info("port recovered", { port: port.label, cause });
     this.emit("port-up", { port: port.label, index: i, reason: "recovered" });
     return true;
@@ -956,7 +959,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private applyStpState(index: number, state: PortStateName): void {
     this.configuredState[index] = PortState[state];
-    if (!this.linkDown[index] && this.portTable.state[index] !== PortState[state]) {
+    if (!this.linkDown[index] && !this.errDisabled[index] && this.portTable.state[index] !== PortState[state]) {
       this.portTable.state[index] = PortState[state];
       this.portTable.recompute();
     }

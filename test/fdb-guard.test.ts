@@ -94,6 +94,34 @@ describe("station moves and MAC flaps", () => {
     bridge.close();
   });
 
+  it("with spanning tree running, an err-disabled port stays disabled until recovered, then goes through STP's states", () => {
+    let now = 0;
+    const bridge = new Bridge({ clock: () => now, stp: { protocol: "stp", helloTime: 1, forwardDelay: 4, maxAge: 6 } });
+    const a = bridge.addPort(new MemoryPort("a", { keep: 4 }), { edge: true });
+    bridge.addPort(new MemoryPort("b", { keep: 4 }), { edge: true });
+    const advance = (ms: number) => {
+      for (let t = 0; t < ms; t += 100) {
+        now += 100;
+        bridge.runStpTimers();
+      }
+    };
+    advance(10_000);
+    expect(bridge.portSettings(a).state).toBe("forwarding");
+    bridge.errDisablePort(a, "mac-flap");
+    advance(20_000);
+    expect(bridge.portSettings(a).state).toBe("disabled");
+    bridge.setPortLink(a, false, "carrier");
+    bridge.setPortLink(a, true, "carrier");
+    advance(20_000);
+    expect(bridge.portSettings(a).state).toBe("disabled");
+    bridge.recoverPort(a);
+    advance(100);
+    expect(bridge.portSettings(a).state).not.toBe("disabled");
+    advance(20_000);
+    expect(bridge.portSettings(a).state).toBe("forwarding");
+    bridge.close();
+  });
+
   it("recovers by itself after recoverSeconds when set", () => {
     vi.useFakeTimers();
     const { bridge, gw, spoofer, from, advance } = setup({ macFlap: { moves: 1, windowSeconds: 5, action: "shutdown", recoverSeconds: 30 } });
