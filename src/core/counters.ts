@@ -6,6 +6,9 @@
 import { MAX_PORTS } from "./abi.js";
 import { DROP_REASON_COUNT } from "./reasons.js";
 
+/** Kinds of flood counted per port (storm.ts FloodKind). */
+export const FLOOD_KINDS = 3;
+
 export class Counters {
   readonly rxPackets = new Float64Array(MAX_PORTS);
   readonly rxBytes = new Float64Array(MAX_PORTS);
@@ -14,6 +17,8 @@ export class Counters {
   readonly txBytes = new Float64Array(MAX_PORTS);
   /** drops[port * DROP_REASON_COUNT + reason], by ingress port. */
   readonly drops = new Float64Array(MAX_PORTS * DROP_REASON_COUNT);
+  /** floods[port * FLOOD_KINDS + kind] (storm.ts FloodKind: broadcast, multicast, unknown unicast), by ingress port. */
+  readonly floods = new Float64Array(MAX_PORTS * FLOOD_KINDS);
 
   clearPort(port: number): void {
     this.rxPackets[port] = 0;
@@ -21,6 +26,7 @@ export class Counters {
     this.txPackets[port] = 0;
     this.txBytes[port] = 0;
     this.drops.fill(0, port * DROP_REASON_COUNT, (port + 1) * DROP_REASON_COUNT);
+    this.floods.fill(0, port * FLOOD_KINDS, (port + 1) * FLOOD_KINDS);
   }
 
   dropsOf(port: number): Float64Array {

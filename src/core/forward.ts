@@ -21,7 +21,7 @@
  * per VID and the tag word tells transmit how each port gets the frame.
  */
 import type { Batch } from "./batch.js";
-import type { Counters } from "./counters.js";
+import { FLOOD_KINDS, type Counters } from "./counters.js";
 import { type Fdb, NO_PORT } from "./fdb.js";
 import { EGRESS_WORDS, Vnet } from "./abi.js";
 import { gsoSegmentable } from "./gso.js";
@@ -77,6 +77,7 @@ export class Decider {
     const rxPackets = counters.rxPackets;
     const rxBytes = counters.rxBytes;
     const drops = counters.drops;
+    const floods = counters.floods;
     const learningEnabled = fdb.ageingMs > 0;
     const { stpEnabled, groupFwdMask } = this.config;
     const storm = this.storm;
@@ -211,6 +212,7 @@ export class Decider {
         for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
       }
       if (any === 0) drops[port * DROP_REASON_COUNT + DropReason.noEgress]!++;
+      else floods[port * FLOOD_KINDS + kind]!++;
     }
   }
 }

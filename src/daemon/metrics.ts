@@ -8,7 +8,7 @@
  * Names follow node_exporter's style, `_total` for counters, with `bridge`
  * and `port` labels (`reason` for drops):
  *   tapbridge_port_{rx,tx}_{packets,bytes}_total, tapbridge_port_{rx,tx}_dropped_total,
- *   tapbridge_port_tx_errors_total, tapbridge_port_drops_total{reason},
+ *   tapbridge_port_tx_errors_total, tapbridge_port_drops_total{reason}, tapbridge_port_floods_total{kind},
  *   tapbridge_port_state (Linux BR_STATE_* number), tapbridge_port_fdb_entries,
  *   tapbridge_fdb_entries, tapbridge_fdb_learned_entries, tapbridge_fdb_max_learned,
  *   tapbridge_fdb_{moves,aged_out,evictions,mac_flaps}_total, tapbridge_fdb_refused_total{reason},
@@ -20,6 +20,7 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
 import { TapbridgeError } from "../errors.js";
+import { FLOOD_KINDS } from "../core/counters.js";
 import { PortState } from "../core/port-table.js";
 import type { Logger } from "../log.js";
 import type { FdbStats, PortStats } from "../bridge.js";
@@ -67,6 +68,15 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
   counter("tapbridge_port_drops_total", "Frames received on the port and not delivered, by reason.", [...ports, "reason"], () => {
     const out: Sample[] = [];
     for (const b of daemon.bridges.values()) for (const s of b.bridge.stats()) for (const [reason, n] of Object.entries(s.drops)) out.push([{ bridge: b.name, port: s.name, reason }, n]);
+    return out;
+  });
+  counter("tapbridge_port_floods_total", "Frames received on the port and flooded, by kind (broadcast, multicast, unknown unicast).", [...ports, "kind"], () => {
+    const out: Sample[] = [];
+    const kinds = ["broadcast", "multicast", "unknown_unicast"];
+    for (const b of daemon.bridges.values()) {
+      const floods = b.bridge.counters.floods;
+      for (const p of b.bridge.ports) kinds.forEach((kind, k) => out.push([{ bridge: b.name, port: p.label, kind }, floods[p.index * FLOOD_KINDS + k]!]));
+    }
     return out;
   });
   gauge("tapbridge_port_state", "Port state, numbered as Linux BR_STATE_*: 0 disabled, 1 listening, 2 learning, 3 forwarding, 4 blocking.", ports, perPort((s) => PortState[s.state]));

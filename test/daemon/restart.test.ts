@@ -118,6 +118,7 @@ describe("metrics", () => {
     const key = (name: string, port: string) => `${name}{bridge="br0",port="${port}"}`;
     const p1 = `${lab.ifname("k1")}@${g1}`;
     const before = await scrape();
+    await run(["ip", "-n", g1, "neigh", "flush", "all"]); // the next ping starts with a broadcast ARP request
     const r = await lab.exec(g1, ["ping", "-c", "5", "-i", "0.05", "-W", "2", "10.63.0.2"], { allowFail: true });
     expect(r.code).toBe(0);
     const after = await scrape();
@@ -132,6 +133,8 @@ describe("metrics", () => {
     expect(after.get(key("tapbridge_port_fdb_learned_entries", p1))).toBeGreaterThanOrEqual(1);
     expect(after.has('tapbridge_fdb_refused_total{bridge="br0",reason="full"}')).toBe(true);
     expect(after.get('tapbridge_stp_root{bridge="br0"}')).toBe(1);
+    // The ARP request was broadcast: flooded.
+    expect(after.get(`tapbridge_port_floods_total{bridge="br0",port="${p1}",kind="broadcast"}`)).toBeGreaterThanOrEqual(1);
     expect(after.get(`tapbridge_stp_port_role{bridge="br0",port="${p1}",role="designated"}`)).toBe(1);
     expect(after.has('tapbridge_stp_topology_changes_total{bridge="br0"}')).toBe(true);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
