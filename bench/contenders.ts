@@ -6,6 +6,10 @@
  *   tap     A:tap  ─ [tapbridge process] ─ tap:B               (TAPs created inside A and B)
  *   packet  A:veth ─ [netns S: veth ends ◄─AF_PACKET─ tapbridge] ─ veth:B
  *   ovs     A:veth ─ [netns S: ovs-vswitchd, datapath_type=netdev] ─ veth:B
+ *   vlan1   A:tap ─ [tapbridge, both TAPs access=59] ─ tap:B    (VLAN decisions; baseline: tap)
+ *   pair    A:tap ─ [tapbridge 1] ═ veth (AF_PACKET) ═ [tapbridge 2] ─ tap:B   (untagged)
+ *   vlan    A:tap ─ access=59 [tapbridge 1] ═ trunk=59 ═ [tapbridge 2] access=59 ─ tap:B
+ *           (tags inserted and stripped on the wire; baseline: pair, the same path untagged)
  *
  * Every contender is built before the first measurement and kept until the
  * end, so the measurements can interleave. Each has its own namespaces; a
@@ -19,7 +23,7 @@ import type { Lab } from "../src/testing/lab.js";
 import { run } from "../src/testing/lab.js";
 import { TapbridgeProcess } from "./tapbridge-process.js";
 
-export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs"] as const;
+export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs", "vlan1", "pair", "vlan"] as const;
 export type ContenderKey = (typeof CONTENDER_KEYS)[number];
 
 export const CONTENDER_LABELS: Record<ContenderKey, string> = {
@@ -27,7 +31,17 @@ export const CONTENDER_LABELS: Record<ContenderKey, string> = {
   tap: "tapbridge (TAP ports)",
   packet: "tapbridge (AF_PACKET on veth)",
   ovs: "Open vSwitch (userspace, netdev)",
+  vlan1: "tapbridge VLAN (TAP access→access, one VLAN)",
+  pair: "tapbridge pair (TAP→veth→TAP, two instances, untagged)",
+  vlan: "tapbridge VLAN (access→trunk→access, two instances)",
 };
+
+/**
+ * The untagged path a VLAN contender is measured against, in the same run:
+ * the same topology with VLANs off. Ratios to it are reported beside the
+ * ratios to the kernel bridge.
+ */
+export const BASELINE_OF: Partial<Record<ContenderKey, ContenderKey>> = { vlan1: "tap", vlan: "pair" };
 
 export const IP_A = "10.77.0.1";
 export const IP_B = "10.77.0.2";
@@ -44,6 +58,8 @@ export interface Contender {
   macB: string;
   /** The process that does the switching, when there is one (tapbridge, ovs-vswitchd). */
   switchPid?: number;
+  /** More switching processes on the path (a second tapbridge); their CPU counts too. */
+  extraPids?: number[];
   tapbridge?: TapbridgeProcess;
   stop(): Promise<void>;
 }
@@ -110,6 +126,57 @@ export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t"): Promis
     throw error;
   }
   return finish(lab, { key: "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+}
+
+/** One tapbridge, two TAPs, both access ports of VLAN 59: the `tap` path with VLAN filtering on. */
+export async function tapbridgeVlanAccess(lab: Lab): Promise<Contender> {
+  const a = await lab.netns("wA");
+  const b = await lab.netns("wB");
+  const devA = lab.ifname("wa0");
+  const devB = lab.ifname("wb0");
+  const tb = await TapbridgeProcess.start(["--name", "bench-vlan1", "--tap", `${devA}@${a}:access=59`, "--tap", `${devB}@${b}:access=59`]);
+  try {
+    await lab.address(a, devA, `${IP_A}/${PREFIX}`);
+    await lab.address(b, devB, `${IP_B}/${PREFIX}`);
+  } catch (error) {
+    await tb.stop();
+    throw error;
+  }
+  return finish(lab, { key: "vlan1", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+}
+
+/**
+ * Two tapbridge instances, each with one host on a TAP, joined by a veth
+ * pair attached with AF_PACKET on both sides: untagged (`pair`), or with
+ * access ports of VLAN 59 and a trunk carrying it tagged (`vlan`).
+ */
+async function tapbridgeTwoInstances(lab: Lab, key: "pair" | "vlan"): Promise<Contender> {
+  const tag = key === "vlan" ? "q" : "r";
+  const a = await lab.netns(`${tag}A`);
+  const b = await lab.netns(`${tag}B`);
+  const s = await lab.netns(`${tag}S`);
+  const devA = lab.ifname(`${tag}a0`);
+  const devB = lab.ifname(`${tag}b0`);
+  const trunkA = lab.ifname(`${tag}ta`);
+  const trunkB = lab.ifname(`${tag}tb`);
+  await lab.veth({ ns: s, name: trunkA }, { ns: s, name: trunkB });
+  const access = key === "vlan" ? ":access=59" : "";
+  const trunk = key === "vlan" ? ":trunk=59" : "";
+  const one = await TapbridgeProcess.start(["--name", `bench-${key}-1`, "--tap", `${devA}@${a}${access}`, "--attach", `${trunkA}@${s}${trunk}`]);
+  let two: TapbridgeProcess | undefined;
+  const stop = async () => {
+    await one.stop();
+    await two?.stop();
+  };
+  try {
+    two = await TapbridgeProcess.start(["--name", `bench-${key}-2`, "--tap", `${devB}@${b}${access}`, "--attach", `${trunkB}@${s}${trunk}`]);
+    await lab.address(a, devA, `${IP_A}/${PREFIX}`);
+    await lab.address(b, devB, `${IP_B}/${PREFIX}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return finish(lab, { key, a, b, devA, devB, switchPid: one.pid, extraPids: [two.pid], tapbridge: one, stop });
 }
 
 export async function tapbridgePacket(lab: Lab): Promise<Contender> {
@@ -185,6 +252,9 @@ export const BUILDERS: Record<ContenderKey, (lab: Lab) => Promise<Contender>> = 
   tap: (lab) => tapbridgeTaps(lab),
   packet: tapbridgePacket,
   ovs: openVswitch,
+  vlan1: tapbridgeVlanAccess,
+  pair: (lab) => tapbridgeTwoInstances(lab, "pair"),
+  vlan: (lab) => tapbridgeTwoInstances(lab, "vlan"),
 };
 
 export function sleep(ms: number): Promise<void> {

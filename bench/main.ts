@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { Lab } from "../src/testing/lab.js";
 import { BUILDERS, CONTENDER_KEYS, CONTENDER_LABELS, type Contender, type ContenderKey, ovsMissing, tapbridgeTaps } from "./contenders.js";
 import { frames64, idle, killGenerators, ping, type Sample, tcp } from "./measure.js";
+import { heapDeltas } from "./micro/heap.js";
 import { runMicro, type MicroResult } from "./micro/index.js";
 import { figures, fmt, type Samples, table, type TestKey } from "./report.js";
 import { fdbScaling, portScaling, type ScalingPoint } from "./scaling.js";
@@ -50,7 +51,7 @@ sample to <out>/<timestamp>.json and <out>/latest.json, and the ratios to
 Options:
   --quick              a few seconds per figure, 1 run: checks the suite works
   --runs N             runs per figure (default 3; 1 with --quick)
-  --only LIST          contenders, comma-separated: kernel,tap,packet,ovs (default all)
+  --only LIST          contenders, comma-separated: kernel,tap,packet,ovs,vlan1,pair,vlan (default all)
   --skip-micro         skip the in-memory microbenchmarks and scaling curves
   --skip-scaling       skip the scaling measurements
   --out DIR            where results go (default bench/results)
@@ -127,6 +128,8 @@ function durations(quick: boolean): Durations {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${n}`;
+
 function microTable(results: MicroResult[]): string {
   const rows = results.map((r) => [
     r.module,
@@ -178,6 +181,14 @@ export async function main(argv: string[]): Promise<number> {
     result.micro = micro;
     console.log("microbenchmarks (tinybench, one batch of 64 frames per call):");
     console.log(microTable(micro));
+    console.log("");
+    log("heap over a million frames …");
+    const heap = await heapDeltas();
+    result.heap = heap;
+    console.log("the decision loop over a million frames (after a full GC): heap growth and collections during the run:");
+    for (const h of heap) {
+      console.log(`  ${h.name.padEnd(56)} young generation ${signed(h.newSpaceDeltaBytes)} B, whole heap ${signed(h.heapDeltaBytes)} B, ${h.gcs} GCs, ${fmt(h.nsPerFrame)} ns/frame`);
+    }
     console.log("");
     if (!o.skipScaling) {
       log("scaling (in memory) …");
@@ -312,7 +323,16 @@ export async function main(argv: string[]): Promise<number> {
     const all = Object.values(samples[k] ?? {}).flat();
     if (all.length) stealBy[k] = Math.max(...all.map((s) => s.steal));
   }
-  const labels = Object.fromEntries(CONTENDER_KEYS.map((k) => [k, k === "kernel" ? "kernel" : k === "tap" ? "tapbridge TAP" : k === "packet" ? "tapbridge AF_PACKET" : "OVS netdev"]));
+  const short: Record<ContenderKey, string> = {
+    kernel: "kernel",
+    tap: "tapbridge TAP",
+    packet: "tapbridge AF_PACKET",
+    ovs: "OVS netdev",
+    vlan1: "VLAN access→access",
+    pair: "2× tapbridge untagged",
+    vlan: "VLAN access→trunk→access",
+  };
+  const labels = Object.fromEntries(CONTENDER_KEYS.map((k) => [k, short[k]]));
   console.log(`two namespaces A (${"10.77.0.1"}) and B (10.77.0.2) through each switch; tests interleaved across contenders`);
   console.log(table(figs, o.only, labels, o.runs, skipped, stealBy));
   if (tapScaling) {
@@ -327,7 +347,10 @@ export async function main(argv: string[]): Promise<number> {
     samples,
     figures: figs,
     ...(tapScaling ? { tapPortScaling: tapScaling } : {}),
-    notes: ["64-byte rate: trafgen, 64-byte frames (60 + FCS), received at B (B's rx_packets)", "VLAN tag/untag: not yet implemented"],
+    notes: [
+      "64-byte rate: trafgen, 64-byte frames (60 + FCS), received at B (B's rx_packets)",
+      "VLAN contenders: ratioToBaseline compares with the same path untagged (vlan1 → tap, vlan → pair), measured in the same run",
+    ],
   });
   mkdirSync(o.out, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");

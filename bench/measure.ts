@@ -36,19 +36,25 @@ interface Window {
   status?: Status;
 }
 
+/** CPU seconds of every switching process of the contender (two tapbridges on a two-instance path). */
+function switchCpu(c: Contender): number {
+  if (!c.switchPid) return Number.NaN;
+  return [c.switchPid, ...(c.extraPids ?? [])].reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+}
+
 async function openWindow(c: Contender): Promise<Window> {
   const status = c.tapbridge ? await c.tapbridge.status() : undefined;
-  return { t: performance.now(), cpu: cpuTimes(), switchCpu: c.switchPid ? processCpuSeconds(c.switchPid) : Number.NaN, ...(status ? { status } : {}) };
+  return { t: performance.now(), cpu: cpuTimes(), switchCpu: switchCpu(c), ...(status ? { status } : {}) };
 }
 
 async function closeWindow(c: Contender, w: Window, value: number, derived: Record<string, number> = {}): Promise<Sample> {
   const t = performance.now();
   const cpu = cpuTimes();
-  const switchCpu = c.switchPid ? processCpuSeconds(c.switchPid) : Number.NaN;
+  const cpuNow = switchCpu(c);
   const status = c.tapbridge ? await c.tapbridge.status() : undefined;
   const machineDelta = cpuDelta(w.cpu, cpu);
   const sample: Sample = { value, steal: machineDelta.steal, machineCpuSeconds: machineDelta.busySeconds, seconds: (t - w.t) / 1000, derived };
-  if (c.switchPid) sample.switchCpuSeconds = switchCpu - w.switchCpu;
+  if (c.switchPid) sample.switchCpuSeconds = cpuNow - w.switchCpu;
   if (w.status && status) {
     const dp = dataplaneDelta(w.status, status);
     if (dp) sample.dataplane = dp;
@@ -208,7 +214,7 @@ export async function ping(lab: Lab, c: Contender, count: number): Promise<{ med
 
 /** CPU the switch process uses while nothing is sent: CPU ms per second of idle. */
 export async function idle(c: Contender, seconds: number): Promise<Sample> {
-  const w = { t: performance.now(), cpu: cpuTimes(), switchCpu: c.switchPid ? processCpuSeconds(c.switchPid) : Number.NaN };
+  const w = { t: performance.now(), cpu: cpuTimes(), switchCpu: switchCpu(c) };
   await sleep(seconds * 1000);
   const sample = await closeWindow(c, w, Number.NaN);
   sample.value = sample.switchCpuSeconds !== undefined ? (sample.switchCpuSeconds / sample.seconds) * 1000 : Number.NaN;

@@ -8,7 +8,7 @@
  */
 import type { Figure } from "./report.js";
 
-const COLORS: Record<string, string> = { tap: "#1f77b4", packet: "#2ca02c", ovs: "#ff7f0e" };
+const COLORS: Record<string, string> = { tap: "#1f77b4", packet: "#2ca02c", ovs: "#ff7f0e", vlan1: "#9467bd", pair: "#8c564b", vlan: "#d62728" };
 const TARGET_RATIO: Record<string, Record<string, number>> = { tcp1: { tap: 0.5, packet: 0.6 }, pps64: { tap: 0.9, packet: 0.9 } };
 
 function esc(s: string): string {

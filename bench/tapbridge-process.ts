@@ -144,6 +144,10 @@ export interface DataplaneDelta {
   nativeNanosPerFrame: number;
   wakeups: number;
   drops: number;
+  /** GSO frames segmented in software toward ports without virtio-net headers. */
+  segmented: number;
+  /** Bytes per frame received on all ports (above 1514: GSO frames passed whole). */
+  bytesPerFrame: number;
 }
 
 export function dataplaneDelta(before: Status, after: Status): DataplaneDelta | undefined {
@@ -171,5 +175,7 @@ export function dataplaneDelta(before: Status, after: Status): DataplaneDelta | 
     nativeNanosPerFrame: (native / frames) * none,
     wakeups: b.wakeups - a.wakeups,
     drops: sum(after, dropCount) - sum(before, dropCount),
+    segmented: sum(after, (p) => p.txSegmented) - sum(before, (p) => p.txSegmented),
+    bytesPerFrame: ((sum(after, (p) => p.rxBytes) - sum(before, (p) => p.rxBytes)) / Math.max(1, sum(after, (p) => p.rxPackets) - sum(before, (p) => p.rxPackets))) * none,
   };
 }

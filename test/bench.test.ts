@@ -15,6 +15,8 @@ import { run } from "../src/testing/lab.js";
 import { parseOptions } from "../bench/main.js";
 import { run as runFdbBench } from "../bench/micro/fdb.bench.js";
 import { run as runForwardBench } from "../bench/micro/forward.bench.js";
+import { run as runVlanBench } from "../bench/micro/vlan.bench.js";
+import { heapDeltas } from "../bench/micro/heap.js";
 
 const MAIN = fileURLToPath(new URL("../dist/bench/main.js", import.meta.url));
 const out = mkdtempSync(path.join(os.tmpdir(), "tapbridge-bench-test-"));
@@ -43,13 +45,15 @@ interface Figure {
   values: (number | null)[];
   steal: number[];
   ratioToKernel?: number;
+  ratioToBaseline?: number;
+  baseline?: string;
 }
 
 
 describe("npm run bench", () => {
   it("--quick measures every contender side by side, records every figure and ratio, leaves nothing behind", async () => {
     expect(existsSync(MAIN), "dist/bench/main.js is missing: build with npx tsc -p tsconfig.json").toBe(true);
-    const r = await suite(["--quick", "--out", out], 170_000);
+    const r = await suite(["--quick", "--out", out], 290_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("trafgen, 64-byte frames, received at B");
 
@@ -60,6 +64,7 @@ describe("npm run bench", () => {
       figures: Figure[];
       samples: Record<string, Record<string, { steal: number }[]>>;
       micro: { module: string; nsPerFrame: number }[];
+      heap: { name: string; frames: number; newSpaceDeltaBytes: number; gcs: number }[];
       scaling: { fdb: { x: number; nsPerFrame: number }[] };
     };
     expect(json.contenders.kernel?.ok).toBe(true);
@@ -68,9 +73,11 @@ describe("npm run bench", () => {
     // Open vSwitch is measured when installed, otherwise skipped with the reason.
     expect(json.contenders.ovs?.ok === true || typeof json.contenders.ovs?.skipped === "string").toBe(true);
     expect(json.machine.node).toBe(process.version);
-    const measured = json.micro.filter((m) => ["frame", "fdb", "forward"].includes(m.module));
-    expect(new Set(measured.map((m) => m.module))).toEqual(new Set(["frame", "fdb", "forward"]));
+    const measured = json.micro.filter((m) => ["frame", "fdb", "forward", "vlan"].includes(m.module));
+    expect(new Set(measured.map((m) => m.module))).toEqual(new Set(["frame", "fdb", "forward", "vlan"]));
     expect(measured.every((m) => m.nsPerFrame > 0)).toBe(true);
+    expect(json.heap.length).toBeGreaterThanOrEqual(3);
+    for (const h of json.heap) expect(h.frames, h.name).toBe(1_000_000);
     expect(json.scaling.fdb.length).toBeGreaterThan(1);
     const fig = (metric: string, contender: string) => json.figures.find((f) => f.metric === metric && f.contender === contender);
     for (const metric of ["tcp1", "tcp4", "pps64", "pingMedian", "pingP99"]) {
@@ -89,6 +96,15 @@ describe("npm run bench", () => {
     expect(fig("cpuGB", "tap")!.median).toBeGreaterThan(0);
     expect(fig("fpb64", "tap")!.median).toBeGreaterThanOrEqual(1);
     expect(fig("idleCpu", "tap")).toBeDefined();
+    // The VLAN contenders, each with its ratio to the same path untagged (same run).
+    for (const key of ["vlan1", "pair", "vlan"]) expect(json.contenders[key]?.ok, key).toBe(true);
+    for (const metric of ["tcp1", "pps64"]) {
+      expect(fig(metric, "vlan1")).toMatchObject({ baseline: "tap" });
+      expect(fig(metric, "vlan")).toMatchObject({ baseline: "pair" });
+      expect(fig(metric, "vlan")!.ratioToBaseline).toBeGreaterThan(0);
+      expect(fig(metric, "vlan1")!.ratioToBaseline).toBeGreaterThan(0);
+    }
+    expect(fig("segTcp", "vlan")).toBeDefined();
 
     const svg = readFileSync(path.join(out, "latest.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
@@ -99,7 +115,7 @@ describe("npm run bench", () => {
     expect(stdout.split("\n").filter((l) => l.startsWith(json.labPrefix))).toEqual([]);
     const links = await run(["ip", "-o", "link", "show"]);
     expect(links.stdout).not.toContain(json.labPrefix);
-  }, 180_000);
+  }, 300_000);
 
   it("rejects an unknown flag with a sentence", async () => {
     const r = await suite(["--fast"], 10_000);
@@ -108,13 +124,13 @@ describe("npm run bench", () => {
     expect(() => parseOptions(["--only", "kernel,bogus"])).toThrow(/"bogus" is not one/);
     expect(() => parseOptions(["--runs", "zero"])).toThrow(/whole number/);
     expect(parseOptions(["--quick"])).toMatchObject({ quick: true, runs: 1 });
-    expect(parseOptions([])).toMatchObject({ quick: false, runs: 3, only: ["kernel", "tap", "packet", "ovs"] });
+    expect(parseOptions([])).toMatchObject({ quick: false, runs: 3, only: ["kernel", "tap", "packet", "ovs", "vlan1", "pair", "vlan"] });
   });
 });
 
 describe("microbenchmarks (smoke: they run and report per frame)", () => {
-  it("fdb and forward report ns/frame and frames/s", async () => {
-    const results = [...(await runFdbBench(5, [1000])), ...(await runForwardBench(5))];
+  it("fdb, forward and vlan report ns/frame and frames/s", async () => {
+    const results = [...(await runFdbBench(5, [1000])), ...(await runForwardBench(5)), ...(await runVlanBench(5))];
     expect(results.length).toBeGreaterThanOrEqual(4);
     for (const r of results) {
       expect(r.nsPerFrame, r.name).toBeGreaterThan(0);
@@ -122,3 +138,14 @@ describe("microbenchmarks (smoke: they run and report per frame)", () => {
     }
   });
 });
+
+describe("the decision loop allocates nothing per frame", () => {
+  it("grows the young generation by less than a byte per frame over 200 000 frames, VLAN-aware or not, with no collection", async () => {
+    // One boxed number per frame would be 16 bytes per frame (3.2 MB here) and scavenges.
+    for (const h of await heapDeltas(200_000)) {
+      expect(h.newSpaceDeltaBytes, h.name).toBeLessThan(h.frames);
+      expect(h.gcs, h.name).toBe(0);
+    }
+  });
+});
+

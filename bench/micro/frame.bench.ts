@@ -5,8 +5,7 @@
  * as integers (src/frame.ts's representation). classifyHeaders() is timed
  * alone, without learning or lookup.
  *
- * VLAN tag/untag (src/vlan.ts) does not exist yet: it is reported as a row
- * that says so.
+ * VLAN tag/untag has its own module: vlan.bench.ts.
  */
 import { allocateBatch, fillSlot } from "../../src/core/batch.js";
 import { classifyHeaders } from "../../src/core/forward.js";
@@ -66,8 +65,6 @@ export function frameTasks(): MicroTask[] {
   return tasks;
 }
 
-export async function run(timeMs: number): Promise<MicroResult[]> {
-  const results = await runTasks("frame", frameTasks(), timeMs);
-  results.push({ module: "vlan", name: "VLAN tag/untag", nsPerFrame: Number.NaN, framesPerSecond: Number.NaN, rme: Number.NaN, samples: 0, note: "not yet implemented (no src/vlan.ts)", notImplemented: true });
-  return results;
+export function run(timeMs: number): Promise<MicroResult[]> {
+  return runTasks("frame", frameTasks(), timeMs);
 }

@@ -5,6 +5,7 @@ import type { MicroResult } from "./harness.js";
 import * as fdb from "./fdb.bench.js";
 import * as forward from "./forward.bench.js";
 import * as frame from "./frame.bench.js";
+import * as vlan from "./vlan.bench.js";
 
 export type { MicroResult } from "./harness.js";
 
@@ -12,6 +13,7 @@ export const MODULES: Record<string, (timeMs: number) => Promise<MicroResult[]>>
   frame: (t) => frame.run(t),
   fdb: (t) => fdb.run(t),
   forward: (t) => forward.run(t),
+  vlan: (t) => vlan.run(t),
 };
 
 export async function runMicro(timeMs: number, only?: string[]): Promise<MicroResult[]> {

@@ -86,6 +86,7 @@ export class Decider {
     const vlanOn = this.config.vlanFiltering === true;
     const vlanMember = vlan.member;
     const tpid = vlan.tpid;
+    const tpidHigh = tpid << 16;
 
     for (let i = 0; i < count; i++) {
       const port = rxPort[i]!;
@@ -103,9 +104,11 @@ export class Decider {
       }
 
       const dstHi = view.getUint16(offset);
-      const dstLo = view.getUint32(offset + 2);
+      // Low MAC words as int32: a small integer even where a call is not
+      // inlined (a uint32 of 2^31 or more would be boxed on the heap per frame).
+      const dstLo = view.getInt32(offset + 2);
       const srcHi = view.getUint16(offset + 6);
-      const srcLo = view.getUint32(offset + 8);
+      const srcLo = view.getInt32(offset + 8);
 
       // Source must be a unicast, non-zero address (br_handle_frame: is_valid_ether_addr).
       if (srcHi & 0x0100 || (srcHi === 0 && srcLo === 0)) {
@@ -117,16 +120,17 @@ export class Decider {
       // why the port may not take it. Applied after link-local frames, which
       // reach STP whatever their VLAN (a BPDU is untagged on a port without PVID).
       let vid = 0;
-      let tag = 0;
       let vlanDrop = -1;
       if (vlanOn) {
-        tag = vlan.ingressTag(view, offset, port);
-        if (tag < 0) {
-          vlanDrop = -1 - tag;
-          tag = 0;
-        } else vid = tag & 0xfff;
-      }
-      frameTag[i] = tag;
+        const tci = vlan.ingressTci(view, offset, port);
+        if (tci < 0) {
+          vlanDrop = -1 - tci;
+          frameTag[i] = 0;
+        } else {
+          vid = tci & 0xfff;
+          frameTag[i] = tpidHigh | tci;
+        }
+      } else frameTag[i] = 0;
 
       const state = portState[port]!;
       const learns = learningEnabled && (portFlags[port]! & PortFlag.learning) !== 0 &&
@@ -175,7 +179,7 @@ export class Decider {
       let mask: Uint32Array;
       let kind: number;
       if (dstHi & 0x0100) {
-        const broadcast = dstHi === 0xffff && dstLo === 0xffffffff;
+        const broadcast = dstHi === 0xffff && dstLo === -1;
         mask = broadcast ? ports.floodBroadcast : ports.floodMulticast;
         kind = broadcast ? FloodKind.broadcast : FloodKind.multicast;
       } else {
@@ -188,7 +192,7 @@ export class Decider {
             drops[port * DROP_REASON_COUNT + DropReason.vlanEgressFiltered]!++;
           } else {
             egress[out + (to >>> 5)] = 1 << (to & 31);
-            if (vlanOn) vlan.countTx(to, tag, length, view.getUint16(offset + 12) === tpid);
+            if (vlanOn) vlan.countTx(to, vid, length, view.getUint16(offset + 12) === tpid);
           }
           continue;
         }
@@ -207,7 +211,7 @@ export class Decider {
       if (vlanOn) {
         const members = vid * EGRESS_WORDS;
         for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]! & vlanMember[members + w]!;
-        if (any !== 0) vlan.countTxMask(egress, out, tag, length, view.getUint16(offset + 12) === tpid);
+        if (any !== 0) vlan.countTxMask(egress, out, vid, length, view.getUint16(offset + 12) === tpid);
       } else {
         for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
       }

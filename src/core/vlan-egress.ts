@@ -40,10 +40,13 @@ export const EgressForm = {
  * (0: VLAN-unaware, sent as is) on `port`, given the untagged bitmap.
  */
 export function egressForm(view: DataView, offset: number, tag: number, untagged: Uint32Array, port: number): number {
-  if (tag === 0) return EgressForm.asIs;
-  const vid = tag & 0xfff;
+  return tag === 0 ? EgressForm.asIs : egressFormOf(view, offset, tag >>> 16, tag & 0xfff, untagged, port);
+}
+
+/** egressForm for a frame of VLAN `vid` on a bridge of protocol `tpid` (small integers only: for hot loops). */
+export function egressFormOf(view: DataView, offset: number, tpid: number, vid: number, untagged: Uint32Array, port: number): number {
   const untag = ((untagged[vid * EGRESS_WORDS + (port >>> 5)]! >>> (port & 31)) & 1) !== 0;
-  const hasTag = view.getUint16(offset + 12) === tag >>> 16;
+  const hasTag = view.getUint16(offset + 12) === tpid;
   if (untag) return hasTag ? EgressForm.strip : EgressForm.asIs;
   return hasTag ? EgressForm.asIs : EgressForm.insert;
 }

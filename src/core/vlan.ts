@@ -13,7 +13,7 @@
  * transmit time; it is rebuilt only when configuration changes.
  *
  * The tag a frame carries through the bridge is one 32-bit word,
- * (TPID << 16) | TCI, decided at ingress (`ingressTag`): the frame's own tag
+ * (TPID << 16) | TCI, decided at ingress (`ingressTci`): the frame's own tag
  * when it arrives tagged with the bridge's protocol (a priority tag gets the
  * PVID filled in, keeping PCP and DEI), otherwise TPID | PVID with PCP 0 — an
  * untagged frame, or one whose outer tag is of the other protocol (an 802.1ad
@@ -122,12 +122,14 @@ export class VlanTable {
   }
 
   /**
-   * Hot path. The tag a frame carries through the bridge, (TPID << 16) | TCI
-   * with the VID filled in, or -1 - DropReason when the port may not take it.
-   * A priority-tagged frame's TCI gets the PVID written into the frame.
-   * The frame is at least 18 bytes when its ethertype is a VLAN TPID.
+   * Hot path. The TCI a frame carries through the bridge (VID filled in; the
+   * tag word is (tpid << 16) | TCI), or -1 - DropReason when the port may not
+   * take it. A priority-tagged frame's TCI gets the PVID written into the
+   * frame. The frame is at least 18 bytes when its ethertype is a VLAN TPID.
+   * (Only small integers cross this call: a value of 2^31 or more would be
+   * boxed on the heap wherever the call is not inlined.)
    */
-  ingressTag(view: DataView, offset: number, port: number): number {
+  ingressTci(view: DataView, offset: number, port: number): number {
     const tpid = this.tpid;
     let tci: number;
     if (view.getUint16(offset + 12) === tpid) {
@@ -145,7 +147,12 @@ export class VlanTable {
       tci = this.pvid[port]!;
       if (tci === 0) return -1 - DropReason.noPvid;
     }
-    return ((tpid << 16) | tci) >>> 0;
+    return tci;
+  }
+
+  /** The tag word of a TCI with this bridge's protocol (not for the per-frame path: it may box). */
+  tagWord(tci: number): number {
+    return ((this.tpid << 16) | tci) >>> 0;
   }
 
   /** Hot path: count a frame received on `port` in `vid`. */
@@ -156,11 +163,10 @@ export class VlanTable {
   }
 
   /**
-   * Hot path: count a frame of `tag` sent to `port`; `length` is its length
+   * Hot path: count a frame of `vid` sent to `port`; `length` is its length
    * as received, `tagged` whether it carries the bridge's tag in the slab.
    */
-  countTx(port: number, tag: number, length: number, tagged: boolean): void {
-    const vid = tag & 0xfff;
+  countTx(port: number, vid: number, length: number, tagged: boolean): void {
     const at = (this.row[vid]! - 1) * this.stride + port;
     const untag = ((this.untagged[vid * EGRESS_WORDS + (port >>> 5)]! >>> (port & 31)) & 1) !== 0;
     this.txPackets[at]!++;
@@ -168,12 +174,12 @@ export class VlanTable {
   }
 
   /** Hot path: countTx for every port set in egress[out .. out + EGRESS_WORDS). */
-  countTxMask(egress: Uint32Array, out: number, tag: number, length: number, tagged: boolean): void {
+  countTxMask(egress: Uint32Array, out: number, vid: number, length: number, tagged: boolean): void {
     for (let w = 0; w < EGRESS_WORDS; w++) {
       let bits = egress[out + w]!;
       while (bits !== 0) {
         const low = bits & -bits;
-        this.countTx((w << 5) | (31 - Math.clz32(low)), tag, length, tagged);
+        this.countTx((w << 5) | (31 - Math.clz32(low)), vid, length, tagged);
         bits ^= low;
       }
     }
