@@ -105,14 +105,16 @@ export async function kernelBridge(lab: Lab): Promise<Contender> {
 /**
  * tapbridge with TAP ports. `tag` keeps the names of a second instance (the
  * port-scaling runs) apart from the first; `extraPorts` more TAPs, each alone
- * in a namespace of its own and idle.
+ * in a namespace of its own and idle. `vlan`: both hosts' TAPs are access
+ * ports of VLAN 59 (the `vlan1` contender: VLAN filtering on, same path).
  */
-export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t"): Promise<Contender> {
+export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t", vlan = false): Promise<Contender> {
   const a = await lab.netns(`${tag}A`);
   const b = await lab.netns(`${tag}B`);
   const devA = lab.ifname(`${tag}a0`);
   const devB = lab.ifname(`${tag}b0`);
-  const args = ["--name", `bench-${tag}`, "--tap", `${devA}@${a}`, "--tap", `${devB}@${b}`];
+  const access = vlan ? ":access=59" : "";
+  const args = ["--name", `bench-${tag}`, "--tap", `${devA}@${a}${access}`, "--tap", `${devB}@${b}${access}`];
   for (let i = 0; i < extraPorts; i++) {
     const ns = await lab.netns(`${tag}X${i}`);
     args.push("--tap", `${lab.ifname(`${tag}x${i}`)}@${ns}`);
@@ -125,24 +127,7 @@ export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t"): Promis
     await tb.stop();
     throw error;
   }
-  return finish(lab, { key: "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
-}
-
-/** One tapbridge, two TAPs, both access ports of VLAN 59: the `tap` path with VLAN filtering on. */
-export async function tapbridgeVlanAccess(lab: Lab): Promise<Contender> {
-  const a = await lab.netns("wA");
-  const b = await lab.netns("wB");
-  const devA = lab.ifname("wa0");
-  const devB = lab.ifname("wb0");
-  const tb = await TapbridgeProcess.start(["--name", "bench-vlan1", "--tap", `${devA}@${a}:access=59`, "--tap", `${devB}@${b}:access=59`]);
-  try {
-    await lab.address(a, devA, `${IP_A}/${PREFIX}`);
-    await lab.address(b, devB, `${IP_B}/${PREFIX}`);
-  } catch (error) {
-    await tb.stop();
-    throw error;
-  }
-  return finish(lab, { key: "vlan1", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+  return finish(lab, { key: vlan ? "vlan1" : "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
 }
 
 /**
@@ -252,7 +237,7 @@ export const BUILDERS: Record<ContenderKey, (lab: Lab) => Promise<Contender>> = 
   tap: (lab) => tapbridgeTaps(lab),
   packet: tapbridgePacket,
   ovs: openVswitch,
-  vlan1: tapbridgeVlanAccess,
+  vlan1: (lab) => tapbridgeTaps(lab, 0, "w", true),
   pair: (lab) => tapbridgeTwoInstances(lab, "pair"),
   vlan: (lab) => tapbridgeTwoInstances(lab, "vlan"),
 };

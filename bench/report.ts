@@ -108,6 +108,12 @@ export interface Figure {
   /** The untagged twin this contender is compared with (BASELINE_OF), and median / its median. */
   baseline?: ContenderKey;
   ratioToBaseline?: number;
+  /**
+   * The median of the per-run ratios to the twin (run r of this contender ÷
+   * run r of the twin, measured minutes apart at most): less sensitive to a
+   * machine whose load drifts between runs.
+   */
+  pairedRatioToBaseline?: number;
   target?: string;
   targetMet?: boolean;
 }
@@ -150,6 +156,9 @@ export function figures(samples: Samples, contenders: ContenderKey[]): Figure[] 
       if (baseline && !m.noRatio && Number.isFinite(baseMedian) && baseMedian > 0) {
         fig.baseline = baseline;
         fig.ratioToBaseline = fig.median / baseMedian;
+        const paired = values.map((v, r) => v / ((baseList![r] ? m.pick(baseList![r]!) ?? Number.NaN : Number.NaN) * (m.scale ?? 1)));
+        const pairedMedian = median(paired.filter((x) => Number.isFinite(x) && x > 0));
+        if (Number.isFinite(pairedMedian) && values.length > 1) fig.pairedRatioToBaseline = pairedMedian;
       }
       if (m.target) {
         fig.target = m.target.text;
@@ -177,7 +186,9 @@ function cell(f: Figure | undefined, runs: number): string {
   let s = fmt(f.median);
   if (runs > 1) s += ` (${fmt(f.min)}–${fmt(f.max)})`;
   if (f.ratioToKernel !== undefined) s += ` ${f.ratioToKernel.toFixed(2)}×`;
-  if (f.ratioToBaseline !== undefined) s += ` (${f.ratioToBaseline.toFixed(2)}× untagged)`;
+  if (f.ratioToBaseline !== undefined) {
+    s += ` (${f.ratioToBaseline.toFixed(2)}× untagged${f.pairedRatioToBaseline !== undefined ? `, paired ${f.pairedRatioToBaseline.toFixed(2)}×` : ""})`;
+  }
   if (f.targetMet !== undefined) s += f.targetMet ? " ✓" : " ✗";
   return s;
 }

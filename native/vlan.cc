@@ -21,7 +21,7 @@ inline void PutTag(uint8_t* p, uint32_t tag) {
 
 void VlanAdjustVnet(VlanForm form, const uint8_t* vnet, uint8_t* out) {
   memcpy(out, vnet, kVnetHdrLen);
-  if (form == VlanForm::kAsIs) return;
+  if (form == VlanForm::kAsIs || form == VlanForm::kRetag) return;  // the length does not change
   const int delta = form == VlanForm::kInsert ? static_cast<int>(kVlanHlen) : -static_cast<int>(kVlanHlen);
   if (out[0] & 1) PutLeU16(out + 6, static_cast<uint16_t>(LeU16(out + 6) + delta));  // csum_start (NEEDS_CSUM)
   const int hdrLen = LeU16(out + 2);  // a hint; 0 stays 0 and it never goes below zero
@@ -37,11 +37,12 @@ int VlanIov(VlanForm form, uint32_t tag, const uint8_t* vnet, bool withVnet, con
   }
   uint8_t* f = const_cast<uint8_t*>(frame);
   iov[n++] = {f, 12};
-  if (form == VlanForm::kInsert) {
+  if (form == VlanForm::kInsert || form == VlanForm::kRetag) {
+    const uint32_t skip = form == VlanForm::kRetag ? kVlanHlen : 0;
     PutTag(s->tag, tag);
     iov[n++] = {s->tag, kVlanHlen};
-    iov[n++] = {f + 12, len - 12};
-    *wireLen = len + kVlanHlen;
+    iov[n++] = {f + 12 + skip, len - 12 - skip};
+    *wireLen = len + kVlanHlen - skip;
   } else {
     iov[n++] = {f + 12 + kVlanHlen, len - 12 - kVlanHlen};
     *wireLen = len - kVlanHlen;
@@ -53,10 +54,11 @@ uint32_t VlanRetagCopy(VlanForm form, uint32_t tag, const uint8_t* vnet, const u
                        uint8_t* out, uint8_t* outVnet) {
   VlanAdjustVnet(form, vnet, outVnet);
   memcpy(out, frame, 12);
-  if (form == VlanForm::kInsert) {
+  if (form == VlanForm::kInsert || form == VlanForm::kRetag) {
+    const uint32_t skip = form == VlanForm::kRetag ? kVlanHlen : 0;
     PutTag(out + 12, tag);
-    memcpy(out + 12 + kVlanHlen, frame + 12, len - 12);
-    return len + kVlanHlen;
+    memcpy(out + 12 + kVlanHlen, frame + 12 + skip, len - 12 - skip);
+    return len + kVlanHlen - skip;
   }
   if (form == VlanForm::kStrip) {
     memcpy(out + 12, frame + 12 + kVlanHlen, len - 12 - kVlanHlen);

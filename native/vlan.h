@@ -6,6 +6,7 @@
 //   as is    [vnet][frame]
 //   insert   [vnet'][frame 0..12][tag][frame 12..]
 //   strip    [vnet'][frame 0..12][frame 16..]
+//   retag    [vnet][frame 0..12][tag][frame 16..]   (a priority tag given its VID)
 // with iovecs: no copy of the payload, the slab untouched. vnet' is the
 // virtio-net header with csum_start (NEEDS_CSUM) and hdr_len (non-zero)
 // moved by +4 / -4, so GSO frames stay GSO.
@@ -23,7 +24,7 @@ constexpr uint32_t kVidCount = 4096;
 constexpr uint32_t kVlanUntaggedWords = kVidCount * kEgressWords;
 constexpr uint32_t kVlanHlen = 4;
 
-enum class VlanForm : uint8_t { kAsIs = 0, kInsert = 1, kStrip = 2 };
+enum class VlanForm : uint8_t { kAsIs = 0, kInsert = 1, kStrip = 2, kRetag = 3 };
 
 // Per-frame scratch for a changed frame: its adjusted header and tag bytes.
 struct VlanScratch {
@@ -39,7 +40,8 @@ inline VlanForm VlanEgressForm(uint32_t tag, const uint8_t* frame, uint32_t len,
   const bool untag = (untagged[vid * kEgressWords + (port >> 5)] >> (port & 31)) & 1;
   const bool hasTag = len >= 14 + kVlanHlen && (static_cast<uint32_t>(frame[12]) << 8 | frame[13]) == (tag >> 16);
   if (untag) return hasTag ? VlanForm::kStrip : VlanForm::kAsIs;
-  return hasTag ? VlanForm::kAsIs : VlanForm::kInsert;
+  if (!hasTag) return VlanForm::kInsert;
+  return (static_cast<uint32_t>(frame[14]) << 8 | frame[15]) == (tag & 0xffff) ? VlanForm::kAsIs : VlanForm::kRetag;
 }
 
 // Copies the 10-byte header to out, moving csum_start and hdr_len for `form`.

@@ -1064,7 +1064,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.deciding = true;
     try {
       this.decider.decide(batch, count, this.clock());
-      if (mirrors.active) mirrors.emit(batch, count, this.clock());
+      if (mirrors.active) mirrors.emit(batch, count, this.clock(), this.vlanTable.untagged);
       this.dp?.transmit(count);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
       if (this.guard.pending) this.guard.flush();

@@ -13,6 +13,7 @@ import { Counters } from "../../src/core/counters.js";
 import { Fdb } from "../../src/core/fdb.js";
 import { Decider } from "../../src/core/forward.js";
 import { DEFAULT_PORT_FLAGS, PortFlag, PortState, PortTable } from "../../src/core/port-table.js";
+import type { VlanTable } from "../../src/core/vlan.js";
 
 export interface MicroTask {
   name: string;
@@ -73,8 +74,12 @@ export interface DecisionRig {
   hostPort: Uint16Array;
 }
 
-/** A decision loop with `portCount` forwarding ports and `fdbSize` learned hosts spread over them. */
-export function decisionRig(portCount: number, fdbSize: number): DecisionRig {
+/**
+ * A decision loop with `portCount` forwarding ports and `fdbSize` learned
+ * hosts spread over them; with `vlan`, VLAN filtering on that table and the
+ * hosts learned in `vid`.
+ */
+export function decisionRig(portCount: number, fdbSize: number, vlan?: { table: VlanTable; vid: number }): DecisionRig {
   const fdb = new Fdb({ maxEntries: Math.max(fdbSize * 2, 1024), initialCapacity: fdbSize });
   const ports = new PortTable();
   for (let p = 0; p < portCount; p++) {
@@ -84,12 +89,12 @@ export function decisionRig(portCount: number, fdbSize: number): DecisionRig {
   }
   ports.recompute();
   const counters = new Counters();
-  const decider = new Decider(fdb, ports, counters, { stpEnabled: false, groupFwdMask: 0 });
+  const decider = new Decider(fdb, ports, counters, { stpEnabled: false, groupFwdMask: 0, vlanFiltering: vlan !== undefined }, undefined, vlan?.table);
   const hosts = macs(fdbSize);
   const hostPort = new Uint16Array(fdbSize);
   for (let i = 0; i < fdbSize; i++) {
     hostPort[i] = i % portCount;
-    fdb.learn(0, hosts.hi[i]!, hosts.lo[i]!, hostPort[i]!, 0);
+    fdb.learn(vlan?.vid ?? 0, hosts.hi[i]!, hosts.lo[i]!, hostPort[i]!, 0);
   }
   return { fdb, ports, counters, decider, hosts, hostPort };
 }

@@ -12,14 +12,12 @@
  *   its VLAN-unaware rows.
  */
 import { allocateBatch, type Batch, fillSlot } from "../../src/core/batch.js";
-import { Counters } from "../../src/core/counters.js";
-import { Fdb } from "../../src/core/fdb.js";
-import { Decider } from "../../src/core/forward.js";
-import { DEFAULT_PORT_FLAGS, PortFlag, PortState, PortTable } from "../../src/core/port-table.js";
+import type { Fdb } from "../../src/core/fdb.js";
+import type { Decider } from "../../src/core/forward.js";
 import { VlanTable } from "../../src/core/vlan.js";
 import { EgressForm, egressForm, egressFormOf } from "../../src/core/vlan-egress.js";
 import { label } from "./fdb.bench.js";
-import { BATCH, blackhole, MICRO_SLOT, macs, type MicroResult, type MicroTask, random, rawFrame, runTasks } from "./harness.js";
+import { BATCH, blackhole, decisionRig, MICRO_SLOT, type MicroResult, type MicroTask, random, rawFrame, runTasks } from "./harness.js";
 
 export const VID = 59;
 
@@ -60,7 +58,7 @@ function tagTask(name: string, inPort: number, outPort: number, expected: number
         const offset = frameOffset[i]!;
         const tci = vlan.ingressTci(view, offset, inPort);
         frameTag[i] = tpidHigh | tci;
-        x += egressFormOf(view, offset, tpid, tci & 0xfff, untagged, outPort);
+        x += egressFormOf(view, offset, tpid, tci, untagged, outPort);
       }
       blackhole.n += x;
     },
@@ -78,21 +76,7 @@ export interface VlanRig {
  * `fdbSize` hosts learned in VID 59 spread over them, 64 prepared batches.
  */
 export function vlanDecisionRig(portCount: number, fdbSize: number, mix: "unicast" | "broadcast", batchCount = 64): VlanRig {
-  const fdb = new Fdb({ maxEntries: Math.max(fdbSize * 2, 1024), initialCapacity: fdbSize });
-  const ports = new PortTable();
-  for (let p = 0; p < portCount; p++) {
-    ports.flags[p] = PortFlag.present | DEFAULT_PORT_FLAGS;
-    ports.state[p] = PortState.forwarding;
-    ports.mtu[p] = 1500;
-  }
-  ports.recompute();
-  const decider = new Decider(fdb, ports, new Counters(), { stpEnabled: false, groupFwdMask: 0, vlanFiltering: true }, undefined, vlanTable(portCount));
-  const hosts = macs(fdbSize);
-  const hostPort = new Uint16Array(fdbSize);
-  for (let i = 0; i < fdbSize; i++) {
-    hostPort[i] = i % portCount;
-    fdb.learn(VID, hosts.hi[i]!, hosts.lo[i]!, hostPort[i]!, 0);
-  }
+  const { fdb, decider, hosts, hostPort } = decisionRig(portCount, fdbSize, { table: vlanTable(portCount), vid: VID });
   const rnd = random(7);
   const batches: Batch[] = [];
   for (let b = 0; b < batchCount; b++) {

@@ -9,6 +9,10 @@
  *   as is    [vnet][frame]                                  (1 + 1 iovecs)
  *   insert   [vnet'][frame 0..12][tag word][frame 12..]     (1 + 3)
  *   strip    [vnet'][frame 0..12][frame 16..]               (1 + 2)
+ *   retag    [vnet][frame 0..12][tag word][frame 16..]      (1 + 3)
+ *
+ * (retag: a priority-tagged frame, VID 0, leaving a tagged port gets its
+ * PVID in the tag it leaves with — the frame itself is not written.)
  *
  * one writev / one sendmmsg entry per frame either way. Why not the slot
  * headroom (move the 12 MAC bytes by 4 and write the tag in place)? A
@@ -33,6 +37,7 @@ export const EgressForm = {
   asIs: 0,
   insert: 1,
   strip: 2,
+  retag: 3,
 } as const;
 
 /**
@@ -40,28 +45,31 @@ export const EgressForm = {
  * (0: VLAN-unaware, sent as is) on `port`, given the untagged bitmap.
  */
 export function egressForm(view: DataView, offset: number, tag: number, untagged: Uint32Array, port: number): number {
-  return tag === 0 ? EgressForm.asIs : egressFormOf(view, offset, tag >>> 16, tag & 0xfff, untagged, port);
+  return tag === 0 ? EgressForm.asIs : egressFormOf(view, offset, tag >>> 16, tag & 0xffff, untagged, port);
 }
 
-/** egressForm for a frame of VLAN `vid` on a bridge of protocol `tpid` (small integers only: for hot loops). */
-export function egressFormOf(view: DataView, offset: number, tpid: number, vid: number, untagged: Uint32Array, port: number): number {
+/** egressForm for a frame of TCI `tci` on a bridge of protocol `tpid` (small integers only: for hot loops). */
+export function egressFormOf(view: DataView, offset: number, tpid: number, tci: number, untagged: Uint32Array, port: number): number {
+  const vid = tci & 0xfff;
   const untag = ((untagged[vid * EGRESS_WORDS + (port >>> 5)]! >>> (port & 31)) & 1) !== 0;
   const hasTag = view.getUint16(offset + 12) === tpid;
   if (untag) return hasTag ? EgressForm.strip : EgressForm.asIs;
-  return hasTag ? EgressForm.asIs : EgressForm.insert;
+  if (!hasTag) return EgressForm.insert;
+  return view.getUint16(offset + 14) === tci ? EgressForm.asIs : EgressForm.retag;
 }
 
 /** A copy of the frame as it leaves in `form` (for in-memory ports, which get copies anyway). */
 export function egressFrame(bytes: Uint8Array, offset: number, length: number, form: number, tag: number): Uint8Array {
   if (form === EgressForm.asIs) return bytes.slice(offset, offset + length);
-  if (form === EgressForm.insert) {
-    const out = new Uint8Array(length + VLAN_HLEN);
+  if (form === EgressForm.insert || form === EgressForm.retag) {
+    const skip = form === EgressForm.retag ? VLAN_HLEN : 0;
+    const out = new Uint8Array(length + VLAN_HLEN - skip);
     out.set(bytes.subarray(offset, offset + 12), 0);
     out[12] = tag >>> 24;
     out[13] = (tag >>> 16) & 0xff;
     out[14] = (tag >>> 8) & 0xff;
     out[15] = tag & 0xff;
-    out.set(bytes.subarray(offset + 12, offset + length), 16);
+    out.set(bytes.subarray(offset + 12 + skip, offset + length), 16);
     return out;
   }
   const out = new Uint8Array(length - VLAN_HLEN);
@@ -72,7 +80,7 @@ export function egressFrame(bytes: Uint8Array, offset: number, length: number, f
 
 /** Move a 10-byte virtio-net header's offsets for `form` (in place): csum_start and hdr_len ±4. */
 export function adjustVnetHeader(header: Uint8Array, form: number): void {
-  if (form === EgressForm.asIs) return;
+  if (form === EgressForm.asIs || form === EgressForm.retag) return;
   const delta = form === EgressForm.insert ? VLAN_HLEN : -VLAN_HLEN;
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   if (header[0]! & Vnet.FLAG_NEEDS_CSUM) view.setUint16(Vnet.csumStart, view.getUint16(Vnet.csumStart, true) + delta, true);

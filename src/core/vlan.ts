@@ -15,7 +15,7 @@
  * The tag a frame carries through the bridge is one 32-bit word,
  * (TPID << 16) | TCI, decided at ingress (`ingressTci`): the frame's own tag
  * when it arrives tagged with the bridge's protocol (a priority tag gets the
- * PVID filled in, keeping PCP and DEI), otherwise TPID | PVID with PCP 0 — an
+ * PVID put in, keeping PCP and DEI), otherwise TPID | PVID with PCP 0 — an
  * untagged frame, or one whose outer tag is of the other protocol (an 802.1ad
  * S-tag on an 802.1Q bridge: QinQ passthrough, carried in the PVID with its
  * tag intact). The word is written to the batch (`frameTag`), and egress
@@ -124,8 +124,9 @@ export class VlanTable {
   /**
    * Hot path. The TCI a frame carries through the bridge (VID filled in; the
    * tag word is (tpid << 16) | TCI), or -1 - DropReason when the port may not
-   * take it. A priority-tagged frame's TCI gets the PVID written into the
-   * frame. The frame is at least 18 bytes when its ethertype is a VLAN TPID.
+   * take it. A priority-tagged frame gets the PVID in its TCI (the frame is
+   * not written: egress puts that TCI in the tag it leaves with). The frame
+   * is at least 18 bytes when its ethertype is a VLAN TPID.
    * (Only small integers cross this call: a value of 2^31 or more would be
    * boxed on the heap wherever the call is not inlined.)
    */
@@ -139,7 +140,6 @@ export class VlanTable {
         const pvid = this.pvid[port]!;
         if (pvid === 0) return -1 - DropReason.noPvid;
         tci |= pvid;
-        view.setUint16(offset + 14, tci);
       } else if (!((this.member[vid * EGRESS_WORDS + (port >>> 5)]! >>> (port & 31)) & 1)) {
         return -1 - DropReason.vlanNotMember;
       }

@@ -16,6 +16,7 @@ import { EGRESS_WORDS } from "../core/abi.js";
 import type { Batch } from "../core/batch.js";
 import type { Counters } from "../core/counters.js";
 import { DROP_REASON_COUNT, DROP_REASON_NAMES } from "../core/reasons.js";
+import { egressForm, egressFrame } from "../core/vlan-egress.js";
 
 export interface MirroredFrame {
   /** Port index in its bridge. */
@@ -77,9 +78,13 @@ export class Mirrors {
     }
   }
 
-  /** After the decision: hand copies to the sinks. */
-  emit(batch: Batch, count: number, at: number): void {
-    const { bytes, rxPort, frameOffset, frameLength, egress } = batch;
+  /**
+   * After the decision: hand copies to the sinks. A frame sent to a port is
+   * copied as it leaves that port: tagged or untagged by `untagged`, the
+   * VLAN egress bitmap (core/vlan-egress.ts).
+   */
+  emit(batch: Batch, count: number, at: number, untagged: Uint32Array): void {
+    const { bytes, view, rxPort, frameOffset, frameLength, egress, frameTag } = batch;
     for (let i = 0; i < count; i++) {
       const off = frameOffset[i]!;
       const len = frameLength[i]!;
@@ -96,7 +101,8 @@ export class Mirrors {
       for (let p = 0; p < this.sinks.length; p++) {
         const out = this.sinks[p];
         if (!out?.length || !((egress[i * EGRESS_WORDS + (p >>> 5)]! >>> (p & 31)) & 1)) continue;
-        const m: MirroredFrame = { index: p, direction: "out", frame: bytes.slice(off, off + len), at };
+        const tag = frameTag[i]!;
+        const m: MirroredFrame = { index: p, direction: "out", frame: egressFrame(bytes, off, len, egressForm(view, off, tag, untagged, p), tag), at };
         for (const s of out) s(m);
       }
     }

@@ -148,6 +148,20 @@ describe("VLAN ingress", () => {
     expect(got[3]).toBe(hex(frame(1, BCAST, [{ vid: 59, pcp: 6, dei: true }])));
   });
 
+  it("leaves the received frame as it was: a mirror of the ingress port sees VID 0, one of a trunk the frame as sent", () => {
+    const { bridge, send } = rig(ports);
+    const seen: { dir: string; hex: string }[] = [];
+    bridge.mirror("m0", (m) => seen.push({ dir: m.direction, hex: Buffer.from(m.frame).toString("hex") }));
+    bridge.mirror("m3", (m) => seen.push({ dir: m.direction, hex: Buffer.from(m.frame).toString("hex") }));
+    const f = frame(1, BCAST, [{ vid: 0, pcp: 2 }]);
+    const got = send(0, f);
+    expect(seen).toEqual([
+      { dir: "in", hex: hex(f) },
+      { dir: "out", hex: got[3]! },
+    ]);
+    expect(got[3]).toBe(hex(frame(1, BCAST, [{ vid: 59, pcp: 2 }])));
+  });
+
   it("drops untagged and priority-tagged frames on a port without PVID, with a reason", () => {
     const { to, drops } = rig(ports);
     expect(to(4, frame(1, BCAST))).toEqual([]);
