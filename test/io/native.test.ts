@@ -449,7 +449,8 @@ describe("native addon", () => {
     f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
     f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
 
-    const capture = inNs(ns2, "timeout", ["10", "tcpdump", "-i", v2.peer, "-e", "-nn", "-c", "1", "-l", "ether", "src", src], 15_000);
+    // A generous bound: tcpdump ends with the first frame, and scapy's import alone can take seconds on a loaded machine.
+    const capture = inNs(ns2, "timeout", ["40", "tcpdump", "-i", v2.peer, "-e", "-nn", "-c", "1", "-l", "ether", "src", src], 45_000);
     await sleep(1500); // tcpdump attaches
     const send = await inNs(ns1, "/usr/bin/python3", [
       "-c",
