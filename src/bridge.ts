@@ -151,6 +151,12 @@ export interface PortStats {
   state: PortStateName;
   rxPackets: number;
   rxBytes: number;
+  /** Received frames sent on to at least one port, to a known destination or flooded (rxPackets = forwarded + the sum of drops). */
+  forwarded: number;
+  /** Times the port's link went down (carrier lost or set down; Linux's carrier_down_count). */
+  linkDowns: number;
+  /** Learned entries flushed because the link went down. */
+  linkFlushed: number;
   txPackets: number;
   txBytes: number;
   /** Frames lost before any decision (ring overruns, frames too large for a slot). */
@@ -495,6 +501,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.portTable.state[i] = PortState.disabled;
       this.portTable.recompute();
       const flushed = this.fdb.flushPort(i);
+      this.counters.linkDowns[i]!++;
+      this.counters.linkFlushed[i]! += flushed;
       this.log.info("port link down", { port: port.label, reason, flushed });
       this.emit("port-down", { port: port.label, index: i, reason, flushed });
     } else {
@@ -893,6 +901,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       state: present ? PORT_STATE_NAMES[this.portTable.state[i]!]! : "disabled",
       rxPackets: c.rxPackets[i]!,
       rxBytes: c.rxBytes[i]!,
+      forwarded: c.sentOn(i),
+      linkDowns: c.linkDowns[i]!,
+      linkFlushed: c.linkFlushed[i]!,
       txPackets: n ? n[PortStat.txPackets]! : c.txPackets[i]!,
       txBytes: n ? n[PortStat.txBytes]! : c.txBytes[i]!,
       rxDropped: n ? n[PortStat.rxDropped]! : 0,

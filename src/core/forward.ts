@@ -78,6 +78,7 @@ export class Decider {
     const rxBytes = counters.rxBytes;
     const drops = counters.drops;
     const floods = counters.floods;
+    const forwarded = counters.forwarded;
     const learningEnabled = fdb.ageingMs > 0;
     const { stpEnabled, groupFwdMask } = this.config;
     const storm = this.storm;
@@ -192,6 +193,7 @@ export class Decider {
             drops[port * DROP_REASON_COUNT + DropReason.vlanEgressFiltered]!++;
           } else {
             egress[out + (to >>> 5)] = 1 << (to & 31);
+            forwarded[port]!++;
             if (vlanOn) vlan.countTx(to, vid, length, view.getUint16(offset + 12) === tpid);
           }
           continue;

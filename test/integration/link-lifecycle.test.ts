@@ -87,6 +87,7 @@ describe("ports follow their links", () => {
     const gap = toEvent + (await pingUntilAnswered(a, b));
     console.log(`link down/up: port up ${toEvent.toFixed(0)} ms and ping answered ${gap.toFixed(0)} ms after "ip link set up"`);
     expect(bridge.portSettings(a.label).state).toBe("forwarding");
+    expect(bridge.portStats(a.label)).toMatchObject({ linkDowns: 1, linkFlushed: event.flushed });
     // The AF_PACKET socket reported ENETDOWN when the device went down: it was read and polling restarted.
     expect(bridge.dataplaneStats()!.pollErrors).toBeGreaterThanOrEqual(1);
     bridge.close();

@@ -414,6 +414,22 @@ describe("native addon", () => {
     dp.close();
   });
 
+  it("reads ring drops when asked (refreshStats), not some wake-ups later", async () => {
+    const br = addNs();
+    const ns2 = addNs();
+    const v2 = vethPair(br, ns2, "10.88.0.2/24");
+    const dp = new native.Dataplane({ batchSize: 64, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {});
+    dataplanes.push(dp);
+    // One small block, and the event loop kept busy while the peer floods: the ring must overflow.
+    dp.openPacket(0, { ifname: v2.host, netnsPath: nsPath(br), ringBlockSize: 128 << 10, ringBlockCount: 1 });
+    sh("ip", ["netns", "exec", ns2, "/usr/bin/python3", "-c",
+      `import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(("${v2.peer}", 0))\nf = b"\\xff" * 6 + b"\\x02" * 6 + b"\\x88\\xb5" + bytes(1000)\nfor _ in range(2000): s.send(f)`]);
+    expect(stat(dp, 0, PortStat.rxDropped)).toBe(0);
+    dp.refreshStats!();
+    expect(stat(dp, 0, PortStat.rxDropped)).toBeGreaterThan(0);
+    dp.close();
+  });
+
   it("refuses a frame larger than any device takes with a counted drop, before any copy", () => {
     const br = addNs();
     const ns2 = addNs();
