@@ -14,6 +14,8 @@ declare -A PACKAGE_OF=(
   [brctl]=bridge-utils
   [setpriv]=util-linux
   [systemd-analyze]=systemd
+  [dnsmasq]=dnsmasq-base
+  [tshark]=tshark
 )
 
 wanted=("$@")

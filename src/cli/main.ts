@@ -1,5 +1,5 @@
 /** The `tapbridge` command: verbs, help, and how errors reach the user (a sentence, exit 1; usage errors exit 2). */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { TapbridgeError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { runCommand } from "./run.js";
@@ -22,9 +22,13 @@ const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<num
   status: { help: "the daemon's pid, version and bridges", run: statusCommand },
 };
 
-/** The benchmark suite ships in dist/bench; loaded only when asked for. */
+/** The benchmark suite lives in the repository (dist/bench after a build), not in the published package. */
 async function benchCommand(argv: string[]): Promise<number> {
-  const suite = (await import(new URL("../../bench/main.js", import.meta.url).href)) as { main(argv: string[]): Promise<number> };
+  const url = new URL("../../bench/main.js", import.meta.url);
+  if (!existsSync(url)) {
+    throw new TapbridgeError("ENOENT", 'the benchmark suite is not part of the installed package: run it from a clone of the tapbridge repository ("npm install && npm run bench")');
+  }
+  const suite = (await import(url.href)) as { main(argv: string[]): Promise<number> };
   return suite.main(argv);
 }
 

@@ -26,16 +26,20 @@ export function loadNative(): NativeBinding {
     cached = binding;
     return binding;
   } catch (error) {
-    loadError =
-      error instanceof TapbridgeError
-        ? error
-        : new TapbridgeError(
-            "ENATIVE",
-            `the tapbridge addon could not be loaded (${(error as Error).message}); run "npm rebuild tapbridge" or "npm install" in the package`,
-            error,
-          );
+    loadError = error instanceof TapbridgeError ? error : new TapbridgeError("ENATIVE", describeLoadError(error), error);
     throw loadError;
   }
+}
+
+/** One line: what is missing, what still works, what to do. */
+function describeLoadError(error: unknown): string {
+  const message = String((error as Error)?.message ?? error);
+  const fix = 'install g++ and make, then run "npm rebuild tapbridge"; in-memory ports work without it';
+  if (/No native build was found/.test(message)) {
+    return `the tapbridge native addon is not installed (no prebuilt binary for ${process.platform}-${process.arch} and none was compiled at install): TAP and AF_PACKET ports need it; ${fix}`;
+  }
+  const first = message.split("\n")[0]!.trim();
+  return `the tapbridge native addon could not be loaded (${first}): TAP and AF_PACKET ports need it; ${fix}`;
 }
 
 /** True when the addon can be loaded on this machine. */

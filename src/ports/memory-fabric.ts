@@ -30,7 +30,7 @@
 import { TapbridgeError } from "../errors.js";
 
 /** Frames drained synchronously per outside call, and per event-loop turn after that. */
-export const RUN_BUDGET = 8192;
+export const RUN_BUDGET = 2048;
 
 export interface FabricNode {
   /** Frames waiting. */
