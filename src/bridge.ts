@@ -32,6 +32,9 @@ import { silentLogger, type Logger } from "./log.js";
 import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
 import { MemoryPort } from "./ports/memory-port.js";
 import { Mirrors, type MirrorSink } from "./ports/mirror.js";
+import { NativeImpairments, type Staged } from "./impair/native-impair.js";
+import type { ImpairmentSpec } from "./impair/spec.js";
+import type { LinkStats } from "./impair/link.js";
 import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from "./scheduler.js";
 import { Port, type PortFlagSettings, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
@@ -230,6 +233,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private dp: NativeDataplane | undefined;
   private batch: Batch;
   private readonly mirrors = new Mirrors(this.counters, MAX_PORTS);
+  private nativeImpairments: NativeImpairments | undefined;
   /** Injected in-memory frames waiting for the fabric: queue[queueHead..]. */
   private queue: QueuedFrame[] = [];
   private queueHead = 0;
@@ -400,6 +404,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.errDisabled[index] = undefined;
     this.recoveryTimers.get(index)?.cancel();
     this.recoveryTimers.delete(index);
+    this.nativeImpairments?.clear(index);
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp, undo);
@@ -1052,6 +1057,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.internalErrors++;
       return;
     }
+    const impairs = this.nativeImpairments;
+    // A native batch holds frames of one port: an ingress impairment takes the whole batch.
+    if (impairs?.ingressActive && count > 0 && impairs.hasIngress(this.batch.rxPort[0]!)) return this.holdIngress(count);
     this.busy = true;
     try {
       this.process(count);
@@ -1060,6 +1068,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     } finally {
       this.busy = false;
     }
+    if (impairs?.hasReady) this.transmitStaged(impairs.takeReady());
     if (this.outbox.length > 0) {
       const errors: unknown[] = [];
       fabric.hold(() => this.deliverOutbox(errors));
@@ -1076,6 +1085,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     try {
       this.decider.decide(batch, count, this.clock());
       if (mirrors.active) mirrors.emit(batch, count, this.clock(), this.vlanTable.untagged);
+      if (this.nativeImpairments?.active) this.nativeImpairments.intercept(batch, count);
       this.dp?.transmit(count);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
       if (this.guard.pending) this.guard.flush();
@@ -1143,8 +1153,82 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.counters.drops[port.index * DROP_REASON_COUNT + drop]!++;
       return;
     }
-    this.queue.push({ port: port.index, frame: owned ? frame : frame.slice(), vnet: vnetHeader && !owned ? vnetHeader.slice() : vnetHeader });
+    this.queueFrame(port.index, owned ? frame : frame.slice(), vnetHeader && !owned ? vnetHeader.slice() : vnetHeader);
+  }
+
+  private queueFrame(index: number, frame: Uint8Array, vnet: Uint8Array | undefined): void {
+    this.queue.push({ port: index, frame, vnet });
     fabric.markReady(this);
+  }
+
+  /**
+   * Impair a port's link (netem's vocabulary, impair/spec.ts): "egress" is
+   * what the bridge sends to the port, "ingress" what the port's device
+   * sends to the bridge. `undefined` clears it. Any port kind; changeable
+   * while frames flow; ports without an impairment are not slowed.
+   */
+  impair(portOrName: Port | string, spec: ImpairmentSpec | undefined, direction: "egress" | "ingress" | "both" = "both"): void {
+    const port = this.resolvePort(portOrName);
+    if (port instanceof MemoryPort) {
+      port.impair(spec, direction);
+      return;
+    }
+    this.nativeImpairments ??= new NativeImpairments({
+      scheduler: this.scheduler,
+      transmitStaged: (frames) => this.transmitStaged(frames),
+      receiveStaged: (index, frame, vnet) => {
+        if (this.closed || !this.portsByIndex[index]) return;
+        this.queueFrame(index, frame, vnet);
+        if (!fabric.draining) fabric.run("emit");
+      },
+      countDrop: (index, reason) => void this.counters.drops[index * DROP_REASON_COUNT + reason]!++,
+      reportError: (error) => this.reportErrors([error]),
+    });
+    this.nativeImpairments.set(port.index, spec, direction);
+  }
+
+  /** What a port's impairments did, per direction. */
+  impairmentStats(portOrName: Port | string): { egress?: LinkStats; ingress?: LinkStats } {
+    const port = this.resolvePort(portOrName);
+    return port instanceof MemoryPort ? port.impairmentStats() : (this.nativeImpairments?.stats(port.index) ?? {});
+  }
+
+  /** Copy a native batch of an ingress-impaired port into its link; the frames come back through the queue when due. */
+  private holdIngress(count: number): void {
+    const { bytes, rxPort, frameOffset, frameLength, slotSize } = this.batch;
+    for (let i = 0; i < count; i++) {
+      const off = frameOffset[i]!;
+      const vnetAt = i * slotSize;
+      const hasVnet = bytes[vnetAt] !== 0 || bytes[vnetAt + 1] !== 0;
+      this.nativeImpairments!.offerIngress(rxPort[i]!, bytes.slice(off, off + frameLength[i]!), hasVnet ? bytes.slice(vnetAt, vnetAt + VNET_HDR_LEN) : undefined);
+    }
+    if (fabric.hasWork) fabric.run("emit");
+  }
+
+  /** Send frames an egress impairment released, through the idle slab, to their one port each. */
+  private transmitStaged(frames: Staged[]): void {
+    const dp = this.dp;
+    if (!dp || this.closed) return;
+    if (this.busy) {
+      setImmediate(() => this.transmitStaged(frames));
+      return;
+    }
+    const batch = this.batch;
+    for (let start = 0; start < frames.length; start += this.batchSize) {
+      const n = Math.min(this.batchSize, frames.length - start);
+      let filled = 0;
+      for (let k = 0; k < n; k++) {
+        const f = frames[start + k]!;
+        if (!this.portsByIndex[f.port]) continue;
+        fillSlot(batch, filled, f.port, f.frame, f.vnet);
+        batch.frameTag[filled] = f.tag;
+        const at = filled * EGRESS_WORDS;
+        for (let w = 0; w < EGRESS_WORDS; w++) batch.egress[at + w] = 0;
+        batch.egress[at + (f.port >>> 5)] = 1 << (f.port & 31);
+        filled++;
+      }
+      if (filled > 0) dp.transmit(filled);
+    }
   }
 
   /** @internal A frame an in-memory port's impairment (or a wire into it) dropped: counted under `reason`. */
@@ -1188,6 +1272,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         this.outbox = [];
         this.recordInternalError(error);
       }
+      if (this.nativeImpairments?.hasReady) this.transmitStaged(this.nativeImpairments.takeReady());
       this.deliverOutbox(errors);
     }
     return n;
