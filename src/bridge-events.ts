@@ -94,6 +94,18 @@ export interface StpGuardEvent extends PortEvent {
   reason: string;
 }
 
+/** A dropped frame, sampled (Bridge.sampleDrops(n): one of every n). */
+export interface DropEvent extends PortEvent {
+  /** Drop reason name as in stats ("invalid_source", "port_state", …). */
+  reason: string;
+  length: number;
+  src: string;
+  dst: string;
+  /** The first 64 bytes of the frame. */
+  head: Uint8Array;
+  every: number;
+}
+
 export interface BridgeEventMap {
   "port-added": [PortAddedEvent];
   /**
@@ -116,6 +128,8 @@ export interface BridgeEventMap {
    * uncaught exception: it is never swallowed.
    */
   error: [Error];
+  /** One of every n dropped frames, while Bridge.sampleDrops(n) is on. */
+  drop: [DropEvent];
   /** A port's VLAN membership changed (setPortVlans, addVlan, deleteVlan, VLAN settings). */
   "port-vlans": [PortVlansEvent];
   /** 802.1Q filtering went on or off; learned entries were flushed. */

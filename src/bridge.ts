@@ -32,6 +32,7 @@ import { silentLogger, type Logger } from "./log.js";
 import { fabric, settleMemory, type FabricNode } from "./ports/memory-fabric.js";
 import { MemoryPort } from "./ports/memory-port.js";
 import { Mirrors, type MirrorSink } from "./ports/mirror.js";
+import { DropSampler } from "./ports/drop-sampler.js";
 import { NativeImpairments, type Staged } from "./impair/native-impair.js";
 import type { ImpairmentSpec } from "./impair/spec.js";
 import type { LinkStats } from "./impair/link.js";
@@ -234,6 +235,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private batch: Batch;
   private readonly mirrors = new Mirrors(this.counters, MAX_PORTS);
   private nativeImpairments: NativeImpairments | undefined;
+  private dropSampler: DropSampler | undefined;
   /** Injected in-memory frames waiting for the fabric: queue[queueHead..]. */
   private queue: QueuedFrame[] = [];
   private queueHead = 0;
@@ -422,6 +424,24 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    */
   mirror(portOrName: Port | string, sink: MirrorSink): () => void {
     return this.mirrors.add(this.resolvePort(portOrName).index, sink);
+  }
+
+  /**
+   * Report one of every `every` dropped frames as a "drop" event (0: off,
+   * the default). Costs one test per batch while off.
+   */
+  sampleDrops(every: number): void {
+    if (!Number.isInteger(every) || every < 0) throw new TapbridgeError("EINVAL", `drop sampling ${every} is not valid: use 0 (off) or report one of every N drops (N >= 1)`);
+    if (every === 0) this.dropSampler = undefined;
+    else if (this.dropSampler) this.dropSampler.every = every;
+    else {
+      this.dropSampler = new DropSampler(this.counters, MAX_PORTS, every, (samples) => {
+        for (const d of samples) {
+          const port = this.portsByIndex[d.index];
+          this.emit("drop", { port: port?.label ?? `#${d.index}`, index: d.index, reason: d.reason, length: d.length, src: d.src, dst: d.dst, head: d.head, every: d.every });
+        }
+      });
+    }
   }
 
   /** Change per-port settings (`bridge link set` flags, state; VLAN keys replace the port's VLANs). */
@@ -1080,11 +1100,14 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private process(count: number): void {
     const batch = this.batch;
     const mirrors = this.mirrors;
+    const sampler = this.dropSampler;
     if (mirrors.active) mirrors.snapshot(batch, count);
+    if (sampler) sampler.snapshot(batch, count);
     this.deciding = true;
     try {
       this.decider.decide(batch, count, this.clock());
       if (mirrors.active) mirrors.emit(batch, count, this.clock(), this.vlanTable.untagged);
+      if (sampler) sampler.collect(batch, count);
       if (this.nativeImpairments?.active) this.nativeImpairments.intercept(batch, count);
       this.dp?.transmit(count);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);

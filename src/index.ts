@@ -1,6 +1,6 @@
 /** tapbridge: a userspace learning Ethernet bridge for Linux. */
 export { Bridge, type BridgeOptions, type FdbRecord, type FdbStats, type PortFdbStats, type PortStats, type PortVlans, type FdbChunkOptions, type FdbWalkResult } from "./bridge.js";
-export type { BridgeEventMap, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent } from "./bridge-events.js";
+export type { BridgeEventMap, DropEvent, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent } from "./bridge-events.js";
 export { type MacFlapOptions, type FlapAction } from "./fdb-guard.js";
 export { dumpStatus } from "./fdb-dump.js";
 export { type VlanProtocol } from "./core/vlan.js";
@@ -15,3 +15,4 @@ export { PortState, type PortStateName } from "./core/port-table.js";
 export { buildFrame, formatMac, parseMac, macFromBytes } from "./core/frame.js";
 export { createLogger, type Logger } from "./log.js";
 export { nativeAvailable } from "./io/native.js";
+export { realScheduler, type Scheduler, type Timer } from "./scheduler.js";

@@ -192,3 +192,26 @@ describe("VirtualClock", () => {
     expect(() => clock.advance(-1)).toThrow(/cannot advance/);
   });
 });
+
+describe("drop events", () => {
+  it("are off by default; sampleDrops(n) reports one of every n drops with its reason, after the batch", async () => {
+    const b = new Bridge({ native: noNative });
+    const a = b.addPort(new MemoryPort("a"));
+    b.addPort(new MemoryPort("c"));
+    const seen: string[] = [];
+    b.on("drop", (e) => seen.push(`${e.port} ${e.reason} ${e.src} ${e.every}`));
+    a.send(buildFrame({ src: BCAST, dst: H(2) }));
+    await sleep(5);
+    expect(seen).toEqual([]);
+    b.sampleDrops(2);
+    for (let i = 0; i < 4; i++) a.send(buildFrame({ src: "01:00:5e:00:00:01", dst: H(2) }));
+    a.send(buildFrame({ src: H(1), dst: "01:80:c2:00:00:0e" }));
+    a.send(buildFrame({ src: H(1), dst: "01:80:c2:00:00:0e" }));
+    expect(seen).toEqual([]); // emitted after the batch, never inside it
+    await sleep(5);
+    expect(seen).toEqual(["a invalid_source 01:00:5e:00:00:01 2", "a invalid_source 01:00:5e:00:00:01 2", "a link_local 02:00:00:00:00:01 2"]);
+    expect(() => b.sampleDrops(-1)).toThrow(/drop sampling -1 is not valid/);
+    b.sampleDrops(0);
+    b.close();
+  });
+});

@@ -8,14 +8,12 @@ test("a loop storm is bounded and reported: the process stays responsive, counte
     t.port("h1").send(ethernet({ src: "02:00:00:00:00:01", dst: BROADCAST, ethertype: 0x88b5 }));
     expect(performance.now() - started).toBeLessThan(5000); // send returns: the storm continues in the background
 
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 5);
-    await new Promise((r) => setTimeout(r, 100));
-    clearInterval(timer);
-    expect(ticks).toBeGreaterThanOrEqual(1); // timers fire during the storm
-
-    const stormed = [...t.bridges.values()].flatMap((b) => b.stats()).reduce((n, s) => n + s.rxPackets, 0);
-    expect(stormed).toBeGreaterThan(1000); // visible in the counters
+    const received = () => [...t.bridges.values()].flatMap((b) => b.stats()).reduce((n, s) => n + s.rxPackets, 0);
+    const before = received();
+    await new Promise((r) => setTimeout(r, 50)); // a timer fires while the storm goes on
+    const during = received();
+    expect(during).toBeGreaterThan(before); // the storm went on around the timer
+    expect(during).toBeGreaterThan(1000); // visible in the counters
     expect(t.port("h2").received.length).toBeGreaterThan(1); // hosts see the same broadcast again and again
 
     t.link(0).cut();
