@@ -94,6 +94,14 @@ export interface StpGuardEvent extends PortEvent {
   reason: string;
 }
 
+/** A MAC entry learned or aged out (moves are "fdb-move"). */
+export interface MacEvent {
+  mac: string;
+  vlan: number;
+  /** Port label. */
+  port: string;
+}
+
 /** A dropped frame, sampled (Bridge.sampleDrops(n): one of every n). */
 export interface DropEvent extends PortEvent {
   /** Drop reason name as in stats ("invalid_source", "port_state", …). */
@@ -128,6 +136,10 @@ export interface BridgeEventMap {
    * uncaught exception: it is never swallowed.
    */
   error: [Error];
+  /** A MAC was learned on a port (a new entry, or one back after ageing out). Emitted on the next turn, only while someone listens. */
+  "mac-learned": [MacEvent];
+  /** A learned entry aged out. Emitted on the next turn, only while someone listens. */
+  "mac-expired": [MacEvent];
   /** One of every n dropped frames, while Bridge.sampleDrops(n) is on. */
   drop: [DropEvent];
   /** A port's VLAN membership changed (setPortVlans, addVlan, deleteVlan, VLAN settings). */

@@ -46,6 +46,7 @@ import { adjustVnetHeader, EgressForm, egressForm, egressFrame } from "./core/vl
 import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec, type PortVlanSpec, type VlanMembership } from "./core/vlan-spec.js";
 import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } from "./fdb-dump.js";
 import { FdbGuard, type MacFlapOptions, type MacFlapSettings } from "./fdb-guard.js";
+import { FdbEvents } from "./fdb-events.js";
 import { FdbSweeper, StormWatch } from "./maintenance.js";
 import { BridgeStp, checkStpPortSettings, type StpOptions, type StpPortSettings, type StpStatus } from "./stp/bridge-stp.js";
 import type { StpPortStatus } from "./stp/engine.js";
@@ -254,6 +255,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private readonly sweeper: FdbSweeper;
   private readonly stormWatch = new StormWatch();
   private readonly guard: FdbGuard;
+  private readonly fdbEvents: FdbEvents;
   /** Per port: why it is err-disabled (it stays disabled whatever its link), and its recovery timer. */
   private readonly errDisabled: (string | undefined)[] = new Array(MAX_PORTS);
   private readonly recoveryTimers = new Map<number, Timer>();
@@ -288,6 +290,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.reattach = options.reattach ?? true;
     this.fdb = new Fdb({ ageingMs: ageingToMs(options.ageingTime ?? 300), maxEntries: options.maxFdbEntries ?? 131_072 });
     this.guard = new FdbGuard(this.fdb, this, this.log);
+    this.fdbEvents = new FdbEvents(this.fdb, this);
     this.setFdbOptions({ maxLearned: options.fdbMaxLearned, fullPolicy: options.fdbFullPolicy, macFlap: options.macFlap ?? {} });
     const defaultPvid = options.defaultPvid ?? 1;
     this.defaultPvid = defaultPvid === 0 ? 0 : checkVid(defaultPvid, "default PVID");
@@ -1111,6 +1114,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       if (this.nativeImpairments?.active) this.nativeImpairments.intercept(batch, count);
       this.dp?.transmit(count);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
+      if (this.fdbEvents.pending) this.fdbEvents.flush();
       if (this.guard.pending) this.guard.flush();
     } finally {
       this.deciding = false;

@@ -1,6 +1,6 @@
 /** tapbridge: a userspace learning Ethernet bridge for Linux. */
 export { Bridge, type BridgeOptions, type FdbRecord, type FdbStats, type PortFdbStats, type PortStats, type PortVlans, type FdbChunkOptions, type FdbWalkResult } from "./bridge.js";
-export type { BridgeEventMap, DropEvent, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent } from "./bridge-events.js";
+export type { BridgeEventMap, DropEvent, MacEvent, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent } from "./bridge-events.js";
 export { type MacFlapOptions, type FlapAction } from "./fdb-guard.js";
 export { dumpStatus } from "./fdb-dump.js";
 export { type VlanProtocol } from "./core/vlan.js";

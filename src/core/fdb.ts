@@ -162,6 +162,10 @@ export class Fdb {
 
   /** Station move hook (rare: only when a MAC changes port). Must not throw. */
   onMove: ((vid: number, macHi: number, lo: number, from: number, to: number, now: number) => void) | undefined;
+  /** A new learned entry (or a MAC back after its entry aged); set only while someone listens. */
+  onLearn: ((vid: number, macHi: number, lo: number, port: number) => void) | undefined;
+  /** A learned entry aged out; set only while someone listens. */
+  onExpire: ((vid: number, macHi: number, lo: number, port: number) => void) | undefined;
 
   private sweepAt = 0;
   private evictAt = 0;
@@ -312,7 +316,7 @@ export class Fdb {
     if (!aged) {
       this.moves++;
       this.onMove?.(s[b + KEY_HI]! >>> 16, s[b + KEY_HI]! & 0xffff, s[b + KEY_LO]! >>> 0, from, port, now32);
-    }
+    } else this.onLearn?.(s[b + KEY_HI]! >>> 16, s[b + KEY_HI]! & 0xffff, s[b + KEY_LO]! >>> 0, port);
     return true;
   }
 
@@ -335,7 +339,9 @@ export class Fdb {
       }
       slot = -1; // an eviction shifts probe chains: look again
     }
-    return this.place(slot, dist, hi, lo, port, now32, 0);
+    const placed = this.place(slot, dist, hi, lo, port, now32, 0);
+    if (placed) this.onLearn?.(hi >>> 16, hi & 0xffff, lo >>> 0, port);
+    return placed;
   }
 
   /** Put a new entry at `slot` (`dist` from its home), or find one (growing the table if needed). */
@@ -570,6 +576,7 @@ export class Fdb {
     while (work < budget) {
       const meta = s[i * W + META]!;
       if (meta !== 0 && !(meta & STATIC) && ((now32 - s[i * W + SEEN]!) | 0) >= ageing) {
+        this.onExpire?.(s[i * W + KEY_HI]! >>> 16, s[i * W + KEY_HI]! & 0xffff, s[i * W + KEY_LO]! >>> 0, meta & PORT_BITS);
         work += this.removeSlot(i); // re-examine slot i: the chain shifted into it
         removed++;
         continue;

@@ -215,3 +215,28 @@ describe("drop events", () => {
     b.close();
   });
 });
+
+describe("MAC events", () => {
+  it("mac-learned, fdb-move and mac-expired follow a station's life, only while someone listens", async () => {
+    const clock = new VirtualClock();
+    const b = new Bridge({ native: noNative, scheduler: clock, ageingTime: 10 });
+    const a = b.addPort(new MemoryPort("a"));
+    const c = b.addPort(new MemoryPort("c"));
+    a.send(buildFrame({ src: H(7), dst: BCAST })); // nobody listens yet
+    const seen: string[] = [];
+    b.on("mac-learned", (e) => seen.push(`learned ${e.mac} ${e.port}`));
+    b.on("fdb-move", (e) => seen.push(`moved ${e.mac} ${e.from}>${e.to}`));
+    b.on("mac-expired", (e) => seen.push(`expired ${e.mac} ${e.port}`));
+    a.send(buildFrame({ src: H(1), dst: BCAST }));
+    c.send(buildFrame({ src: H(1), dst: BCAST }));
+    clock.advance(11_000);
+    await sleep(5);
+    expect(seen.slice(0, 2)).toEqual([`learned ${H(1)} a`, `moved ${H(1)} a>c`]);
+    expect(seen.slice(2).sort()).toEqual([`expired ${H(1)} c`, `expired ${H(7)} a`]); // the sweep goes in table order
+    b.removeAllListeners("mac-learned");
+    a.send(buildFrame({ src: H(2), dst: BCAST }));
+    await sleep(5);
+    expect(seen).toHaveLength(4);
+    b.close();
+  });
+});
