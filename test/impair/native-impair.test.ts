@@ -99,11 +99,15 @@ describe.each([
     const sum = end.sum as { lost_packets: number; packets: number; lost_percent: number };
     console.log(`[${kind}] iperf3 UDP: ${sum.lost_packets} of ${sum.packets} datagrams lost (${sum.lost_percent.toFixed(2)}%); the link dropped ${stats.lost} of ${stats.offered} frames`);
     expect(sum.packets).toBeGreaterThanOrEqual(9_900);
-    // 3 sigma of 10 000 draws at 10% is 0.9 points; beyond it, a shared machine may drop a few more.
+    // The link's own draw: within 3 sigma of 10% of what reached it.
+    const sigma = Math.sqrt((0.1 * 0.9) / stats.offered);
+    expect(stats.offered).toBeGreaterThan(5_000);
+    expect(Math.abs(stats.lost / stats.offered - 0.1)).toBeLessThan(3 * sigma);
+    // End to end, iperf3 sees at least that; a loaded shared machine may lose more before the bridge
+    // (AF_PACKET ring, veth backlog), so the upper bound is generous.
+    expect(sum.lost_packets).toBeGreaterThanOrEqual(stats.lost);
     expect(sum.lost_percent).toBeGreaterThan(8.5);
-    expect(sum.lost_percent).toBeLessThan(13);
-    expect(stats.lost / stats.offered).toBeGreaterThan(0.091);
-    expect(stats.lost / stats.offered).toBeLessThan(0.109);
+    expect(sum.lost_percent).toBeLessThan(30);
   });
 
   it("a 100 Mbit/s rate limit shows as about 100 Mbit/s of iperf3 TCP; other directions are untouched", async () => {
