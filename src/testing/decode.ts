@@ -50,7 +50,7 @@ export interface DecodedFrame {
     options: Record<number, Uint8Array>;
   };
   lldp?: { chassisId: string; portId: string; ttl: number; systemName?: string };
-  /** 802.3 + LLC 42 42 03 to 01:80:C2:00:00:00; decode the body with src/stp's codec. */
+  /** 802.3 + LLC 42 42 03; `body` decodes with decodeBpdu (src/stp's codec). */
   stp?: { protocol: number; version: number; type: "config" | "tcn" | "rst" | number; flags: number; body: Uint8Array };
   /** The innermost payload (after L4, or after the last header read). */
   payload: Uint8Array;

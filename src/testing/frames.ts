@@ -7,10 +7,11 @@
  * build the whole frame. Checksums (IPv4 header, ICMP, UDP, TCP, ICMPv6) are
  * computed. Frames are padded to 60 bytes, as a NIC would.
  *
- * STP: `stpBpdu` only frames a BPDU body (802.3 + LLC 42 42 03); the BPDU
- * codec itself belongs to src/stp/ and is not repeated here.
+ * STP: `stpBpdu` frames a BPDU with src/stp's codec (re-exported from
+ * tapbridge/testing as encodeBpdu / decodeBpdu); it is not repeated here.
  */
 import { ETH_P_8021AD, ETH_P_8021Q } from "../core/frame.js";
+import { bpduFrame, encodeBpdu, type Bpdu } from "../stp/bpdu.js";
 import { TapbridgeError } from "../errors.js";
 
 export type Bytes = Uint8Array;
@@ -269,10 +270,15 @@ export function lldp(o: { chassisMac: string; portId: string; ttl?: number; syst
   ]);
 }
 
-/** A BPDU body (from src/stp's encoder, or raw bytes) in its 802.3 + LLC frame to 01:80:C2:00:00:00. */
-export function stpBpdu(o: { src: string; bpdu: Bytes }): Bytes {
-  const llc = concat([0x42, 0x42, 0x03], o.bpdu);
-  return ethernet({ dst: "01:80:c2:00:00:00", src: o.src, ethertype: llc.length, payload: llc });
+/**
+ * A BPDU frame to 01:80:C2:00:00:00 (802.3 + LLC 42 42 03), built with
+ * src/stp's codec: `bpdu` is a decoded BPDU (config, RST or TCN; see
+ * stp/bpdu.ts) or the raw body. Padded to 60 bytes, as on a wire.
+ */
+export function stpBpdu(o: { src: string; bpdu: Bpdu | Bytes }): Bytes {
+  const body = o.bpdu instanceof Uint8Array ? o.bpdu : encodeBpdu(o.bpdu);
+  const frame = bpduFrame(mac(o.src), body);
+  return frame.length >= 60 ? frame : concat(frame, new Uint8Array(60 - frame.length));
 }
 
 // ── whole frames ──────────────────────────────────────────────────────

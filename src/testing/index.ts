@@ -19,6 +19,7 @@ export { capture, matcher, matches, waitForFrame, type CapturedFrame, type Captu
 export { decodeFrame, describeFrame, type DecodedFrame, type DecodedTag } from "./decode.js";
 export { recordPcapng, PcapngWriter, type Recording, type RecordOptions } from "./pcapng.js";
 export * from "./frames.js";
+export { decodeBpdu, encodeBpdu, type Bpdu, type ConfigBpdu, type TcnBpdu } from "../stp/bpdu.js";
 export { checkImpairment, parseNetem, type DelayDistribution, type DelaySpec, type GilbertElliott, type Impairment, type ImpairmentSpec, type RateSpec } from "../impair/spec.js";
 export type { LinkStats } from "../impair/link.js";
 export { realScheduler, type Scheduler, type Timer } from "../scheduler.js";

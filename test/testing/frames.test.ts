@@ -13,6 +13,8 @@ import { decodeFrame, describeFrame } from "../../src/testing/decode.js";
 import * as F from "../../src/testing/frames.js";
 import { capture, matches, waitForFrame } from "../../src/testing/match.js";
 import { PcapngWriter, recordPcapng } from "../../src/testing/pcapng.js";
+import { decodeBpdu } from "../../src/stp/bpdu.js";
+import { makeBridgeId } from "../../src/stp/ids.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tb-frames-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +56,11 @@ describe("frame builders and decoder", () => {
     expect(matches(d.dhcp!, { dhcp: { messageType: "discover" } })).toBe(true);
     expect(matches(d.dhcp!, { arp: {} })).toBe(false);
     expect(matches(d.tcp4!, { tcp: { flags: ["SYN"] } })).toBe(true);
+    const root = makeBridgeId(4096, A);
+    const bpdu = F.stpBpdu({ src: A, bpdu: { type: "config", version: 0, flags: 0, rootId: root, rootPathCost: 4, bridgeId: root, portId: 0x8001, messageAge: 0, maxAge: 20_000, helloTime: 2_000, forwardDelay: 15_000 } });
+    const decoded = decodeFrame(bpdu);
+    expect(decoded).toMatchObject({ dst: "01:80:c2:00:00:00", stp: { type: "config", protocol: 0 } });
+    expect(decodeBpdu(decoded.stp!.body)).toMatchObject({ type: "config", rootId: root, rootPathCost: 4, portId: 0x8001 });
     expect(() => F.ipv4Address("10.0.0.256")).toThrow(/not an IPv4 address/);
     expect(() => F.ethernet({ src: A, dst: B, vlan: 4096, ethertype: 1 })).toThrow(/VLAN ID 4096 is out of range/);
   });
