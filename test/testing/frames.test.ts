@@ -159,4 +159,19 @@ describe("waitForFrame, capture, recordPcapng", () => {
     expect(rows[2]!.join("|")).toContain("dropped: invalid_source");
     b.close();
   });
+
+  it("records frames as they leave each port: tagged on a trunk, untagged on an access port", () => {
+    const b = new Bridge({ native: noNative });
+    const trunk = b.addPort(new MemoryPort("trunk"));
+    b.addPort(new MemoryPort("access"));
+    b.setPortVlans("trunk", { trunk: "10" });
+    b.setPortVlans("access", { access: 10 });
+    const file = join(dir, "vlan.pcapng");
+    const rec = recordPcapng(b, file);
+    trunk.send(F.arpRequest({ srcMac: A, srcIp: "10.0.0.1", targetIp: "10.0.0.2", vlan: 10 }));
+    rec.close();
+    const out = execFileSync("tshark", ["-r", file, "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "vlan.id", "-e", "arp.dst.proto_ipv4"], { encoding: "utf8" });
+    expect(out.trim().split("\n")).toEqual(["trunk|10|10.0.0.2", "access||10.0.0.2"]);
+    b.close();
+  });
 });
