@@ -55,3 +55,28 @@ describe("topology builder (in-memory hosts)", () => {
     await star.destroy();
   });
 });
+
+describe("a ring with spanning tree (virtual time)", () => {
+  it("STP blocks one link of the ring: a broadcast reaches every host once and the bridges settle", async () => {
+    const clock = new VirtualClock();
+    const spec = topology.ring(3);
+    spec.scheduler = clock;
+    spec.bridges = Object.fromEntries((spec.bridges as string[]).map((name, i) => [name, { stp: { address: `02:00:00:00:0b:0${i + 1}`, helloTime: 1, forwardDelay: 4, maxAge: 6 } }]));
+    const t = await topology(spec);
+    try {
+      // Listening and learning take 2 x forward delay; let the BPDUs flow.
+      await clock.advanceAndSettle(20_000, { step: 500, timeoutMs: 10_000 });
+      const states = [...t.bridges.values()].flatMap((b) => b.stpStatus().ports.filter((p) => p.name.includes("-s")).map((p) => p.state));
+      expect(states.filter((s) => s === "blocking")).toHaveLength(1);
+      const data = (h: string) => t.port(h).take().filter((f) => f[12] === 0x88 && f[13] === 0xb5);
+      data("h2");
+      data("h3");
+      t.port("h1").send(ethernet({ src: "02:00:00:00:00:01", dst: BROADCAST, ethertype: 0x88b5 }));
+      await t.settle(10_000); // no storm: the queues drain
+      expect(data("h2")).toHaveLength(1);
+      expect(data("h3")).toHaveLength(1);
+    } finally {
+      await t.destroy();
+    }
+  });
+});
