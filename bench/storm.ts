@@ -5,17 +5,22 @@
  * excess counted (storm_broadcast drops). The same storm through a bridge
  * without a limit, in the same run, shows what the limit saves.
  *
- *   npm run build && sudo flock /work/team/bench.lock node dist/bench/storm.js [--seconds 5] [--runs 3] [--limit 1000] [--rate PPS]
+ *   npm run build && sudo flock /work/team/bench.lock node dist/bench/storm.js [--seconds 20] [--runs 3] [--limit 1000] [--rate PPS]
  *
  * Per bridge, three namespaces on TAPs of one tapbridge process: A and B
  * (iperf3 A→B, one stream) and C, where trafgen (one CPU; at --rate
  * frames/s, or as fast as it can) sends 60-byte broadcast frames of
- * ethertype 0x88B5 (local experimental: no host stack takes them). Runs
- * interleave: for each run, each bridge measures quiet TCP, then TCP under
- * the storm. Figures are medians over the runs; the ratio is storm / quiet
- * of the same bridge. A 2-core machine shares its CPUs between the storm
- * generator, the bridge and both TCP ends, so part of any loss is the
- * generator's own CPU, limit or not.
+ * ethertype 0x88B5 (local experimental: no host stack takes them).
+ *
+ * Quiet and storm are measured in the same TCP transfer, so that a busy
+ * machine's drift hits both alike: one iperf3 run of --seconds, reporting
+ * every second, while the storm is switched on and off in 2-second phases
+ * (quiet, storm, quiet, …). The first second of each phase is discarded
+ * (the switch); the second second is that phase's sample. The ratio is the
+ * median storm second over the median quiet second, per bridge, over all
+ * runs; the bridges take turns. A 2-core machine shares its CPUs between
+ * the storm generator, the bridge and both TCP ends, so part of any loss is
+ * the generator's own CPU, limit or not.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +29,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Lab } from "../src/testing/lab.js";
 import { type Contender, IP_A, IP_B, sleep } from "./contenders.js";
-import { tcp } from "./measure.js";
 import { median } from "./report.js";
 import { describeMachine, machine } from "./system.js";
 import { type PortStatus, type Status, TapbridgeProcess } from "./tapbridge-process.js";
@@ -39,7 +43,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { seconds: 5, runs: 3, limit: 1000, rate: 0 };
+  const o: Options = { seconds: 20, runs: 3, limit: 1000, rate: 0 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = Number(argv[++i]);
@@ -106,9 +110,53 @@ const portOf = (s: Status, dev: string): PortStatus => s.ports.find((p) => p.nam
 interface Row {
   quiet: number[];
   storm: number[];
+  /** storm second / the quiet second 2 s before it: drift between them is small. */
+  paired: number[];
   offeredPps: number[];
   droppedPps: number[];
   forwardedPps: number[];
+}
+
+interface Intervals {
+  intervals?: { sum: { bits_per_second: number } }[];
+  error?: string;
+}
+
+/** One iperf3 transfer of `seconds`, the storm on in every other 2-second phase; Gbit/s of each phase's second second. */
+async function alternating(lab: Lab, rig: Rig, conf: string, o: Options, storms: Set<ChildProcess>): Promise<{ quiet: number[]; storm: number[]; stormSeconds: number }> {
+  const { a, b } = rig.contender;
+  const server = await lab.iperfServer(b, IP_B);
+  const client = lab.exec(a, ["iperf3", "-c", IP_B, "-B", IP_A, "-t", String(o.seconds), "-i", "1", "-J"], { allowFail: true, timeoutMs: (o.seconds + 30) * 1000 });
+  let stormSeconds = 0;
+  for (let phase = 0; phase * 2 < o.seconds; phase++) {
+    if (phase % 2 === 1) {
+      const storm = startStorm(rig, conf, o.rate);
+      storms.add(storm);
+      const t0 = performance.now();
+      await sleep(2000);
+      await stopStorm(storm);
+      storms.delete(storm);
+      stormSeconds += (performance.now() - t0) / 1000;
+    } else {
+      await sleep(2000);
+    }
+  }
+  const out = await client;
+  server.kill("SIGKILL");
+  let report: Intervals;
+  try {
+    report = JSON.parse(out.stdout) as Intervals;
+  } catch {
+    report = { error: out.stderr.trim() || `iperf3 exited with code ${out.code}` };
+  }
+  if (!report.intervals) throw new Error(`${rig.label}: iperf3 failed: ${report.error ?? "no intervals"}`);
+  const quiet: number[] = [];
+  const storm: number[] = [];
+  report.intervals.forEach((interval, second) => {
+    if (second % 2 === 0) return; // the first second of a phase: the switch happened in it
+    (Math.floor(second / 2) % 2 === 1 ? storm : quiet).push(interval.sum.bits_per_second / 1e9);
+  });
+  return { quiet, storm, stormSeconds };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -117,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write("the storm benchmark builds namespaces and TAPs: run it as root\n");
     return 1;
   }
-  console.log(`storm control benchmark — ${o.runs} runs of ${o.seconds} s, limit ${o.limit} broadcast frames/s, storm ${o.rate > 0 ? `${o.rate} frames/s` : "as fast as trafgen goes"}`);
+  console.log(`storm control benchmark — ${o.runs} runs of ${o.seconds} s (2 s phases), limit ${o.limit} broadcast frames/s, storm ${o.rate > 0 ? `${o.rate} frames/s` : "as fast as trafgen goes"}`);
   console.log(`machine: ${describeMachine(machine())}\n`);
   const lab = new Lab("bstm");
   const tmp = mkdtempSync(path.join(os.tmpdir(), "tapbridge-storm-"));
@@ -128,33 +176,28 @@ export async function main(argv: string[]): Promise<number> {
   try {
     rigs.push(await buildRig(lab, "l", `storm-broadcast=${o.limit}`, `:storm-broadcast=${o.limit}`));
     rigs.push(await buildRig(lab, "o", "no limit", ""));
-    const rows = new Map<string, Row>(rigs.map((r) => [r.label, { quiet: [], storm: [], offeredPps: [], droppedPps: [], forwardedPps: [] }]));
+    const rows = new Map<string, Row>(rigs.map((r) => [r.label, { quiet: [], storm: [], paired: [], offeredPps: [], droppedPps: [], forwardedPps: [] }]));
     for (let run = 0; run < o.runs; run++) {
       for (const rig of rigs) {
         const row = rows.get(rig.label)!;
-        const quiet = await tcp(lab, rig.contender, 1, o.seconds);
-        row.quiet.push(quiet.value);
-        const storm = startStorm(rig, conf, o.rate);
-        storms.add(storm);
-        await sleep(500);
         const before = await rig.tb.status();
-        const t0 = performance.now();
-        const loaded = await tcp(lab, rig.contender, 1, o.seconds);
+        const m = await alternating(lab, rig, conf, o, storms);
         const after = await rig.tb.status();
-        const seconds = (performance.now() - t0) / 1000;
-        await stopStorm(storm);
-        storms.delete(storm);
-        row.storm.push(loaded.value);
+        row.quiet.push(...m.quiet);
+        row.storm.push(...m.storm);
+        for (let i = 0; i < Math.min(m.quiet.length, m.storm.length); i++) if (m.quiet[i]! > 0) row.paired.push(m.storm[i]! / m.quiet[i]!);
         const c0 = portOf(before, rig.devC);
         const c1 = portOf(after, rig.devC);
         const offered = c1.rxPackets - c0.rxPackets;
         const dropped = (c1.drops.storm_broadcast ?? 0) - (c0.drops.storm_broadcast ?? 0);
-        row.offeredPps.push(offered / seconds);
-        row.droppedPps.push(dropped / seconds);
-        row.forwardedPps.push((offered - dropped) / seconds);
+        row.offeredPps.push(offered / m.stormSeconds);
+        row.droppedPps.push(dropped / m.stormSeconds);
+        row.forwardedPps.push((offered - dropped) / m.stormSeconds);
+        const q = median(m.quiet);
+        const st = median(m.storm);
         console.log(
-          `run ${run + 1} ${rig.label.padEnd(22)} quiet ${quiet.value.toFixed(2)} Gbit/s, storm ${loaded.value.toFixed(2)} Gbit/s ` +
-            `(${((loaded.value / quiet.value) * 100).toFixed(0)}%); storm ${(offered / seconds / 1000).toFixed(0)} k frames/s in, ${(dropped / seconds / 1000).toFixed(1)} k/s dropped`,
+          `run ${run + 1} ${rig.label.padEnd(22)} quiet ${q.toFixed(2)} Gbit/s, storm ${st.toFixed(2)} Gbit/s (${((st / q) * 100).toFixed(0)}%); ` +
+            `storm ${(offered / m.stormSeconds / 1000).toFixed(0)} k frames/s in, ${(dropped / m.stormSeconds / 1000).toFixed(1)} k/s dropped`,
         );
         await sleep(300);
       }
@@ -165,12 +208,13 @@ export async function main(argv: string[]): Promise<number> {
       const q = median(row.quiet);
       const s = median(row.storm);
       const ratio = s / q;
-      const target = label === "no limit" ? "" : `  target ≥ 90% ${ratio >= 0.9 ? "✓" : "✗"}`;
+      const paired = median(row.paired);
+      const target = label === "no limit" ? "" : `  target ≥ 90% ${ratio >= 0.9 && paired >= 0.9 ? "✓" : "✗"}`;
       console.log(
-        `  ${label.padEnd(22)} quiet ${q.toFixed(2)} Gbit/s  storm ${s.toFixed(2)} Gbit/s  ratio ${(ratio * 100).toFixed(0)}%  ` +
+        `  ${label.padEnd(22)} quiet ${q.toFixed(2)} Gbit/s  storm ${s.toFixed(2)} Gbit/s  ratio ${(ratio * 100).toFixed(0)}% (paired ${(paired * 100).toFixed(0)}%)  ` +
           `storm in ${(median(row.offeredPps) / 1000).toFixed(0)} k/s, dropped ${(median(row.droppedPps) / 1000).toFixed(1)} k/s, forwarded ${(median(row.forwardedPps) / 1000).toFixed(1)} k/s${target}`,
       );
-      (out.bridges as Record<string, unknown>)[label] = { ...row, quietMedian: q, stormMedian: s, ratio };
+      (out.bridges as Record<string, unknown>)[label] = { ...row, quietMedian: q, stormMedian: s, ratio, pairedRatio: paired };
     }
     const dir = path.join(ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
