@@ -212,15 +212,20 @@ export class Fdb {
     this.changed();
   }
 
-  private home(hi: number, lo: number): number {
-    return halfSipHash13(this.key, hi, lo) & this.mask;
+  /**
+   * The key's home slot. The low word comes in two 16-bit halves: where V8
+   * does not inline this call (the decision loop is large), a full 32-bit
+   * argument would be boxed on every frame; small integers never are.
+   */
+  private home(hi: number, loHigh: number, loLow: number): number {
+    return halfSipHash13(this.key, hi, (loHigh << 16) | loLow) & this.mask;
   }
 
   /** Slot of (hi, lo), or -1. */
   private find(hi: number, lo: number): number {
     const s = this.slots;
     const mask = this.mask;
-    let i = this.home(hi, lo);
+    let i = this.home(hi, lo >>> 16, lo & 0xffff);
     for (let n = 0; n < MAX_PROBE; n++) {
       const b = i * W;
       if (s[b + META] === 0) return -1;
@@ -261,27 +266,30 @@ export class Fdb {
     if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow) return true;
     const s = this.slots;
     const mask = this.mask;
-    let i = this.home(hi, lo);
-    for (let n = 0; n < MAX_PROBE; n++) {
+    let i = this.home(hi, lo >>> 16, lo & 0xffff);
+    let ok = false;
+    let n = 0;
+    for (; n < MAX_PROBE; n++) {
       const b = i * W;
       const meta = s[b + META]!;
-      if (meta === 0) return this.learnt(this.insertLearned(i, n, hi, lo, port, now32), hi, lo, port, now32);
+      if (meta === 0) break;
       if (s[b + KEY_LO] === lo && s[b + KEY_HI] === hi) {
-        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) return this.learnt(this.relearn(b, meta, port, now32), hi, lo, port, now32);
-        if (s[b + SEEN] !== now32) {
-          s[b + SEEN] = now32;
-          this.seekHi = -1; // an aged entry may be alive again
+        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) ok = this.relearn(b, meta, port, now32);
+        else {
+          if (s[b + SEEN] !== now32) {
+            s[b + SEEN] = now32;
+            this.seekHi = -1; // an aged entry may be alive again
+          }
+          ok = true;
         }
-        return this.learnt(true, hi, lo, port, now32);
+        n = -1;
+        break;
       }
       i = (i + 1) & mask;
     }
-    return this.learnt(this.insertLearned(-1, 0, hi, lo, port, now32), hi, lo, port, now32);
-  }
-
-  /** Remember a learn that succeeded: its repeat at the same instant changes nothing. */
-  private learnt(ok: boolean, hi: number, lo: number, port: number, now32: number): boolean {
+    if (n >= 0) ok = this.insertLearned(n < MAX_PROBE ? i : -1, n, hi, lo, port, now32); // new: at the free slot, if one was in reach
     if (ok) {
+      // Remember a learn that succeeded: its repeat at the same instant changes nothing.
       this.learntHi = hi;
       this.learntLo = lo;
       this.learntPort = port;
@@ -383,7 +391,7 @@ export class Fdb {
 
   /** The first free slot within MAX_PROBE of the key's home (its distance in `freeDist`), or -1. */
   private freeSlot(hi: number, lo: number): number {
-    let i = this.home(hi, lo);
+    let i = this.home(hi, lo >>> 16, lo & 0xffff);
     for (let n = 0; n < MAX_PROBE; n++) {
       if (this.slots[i * W + META] === 0) {
         this.freeDist = n;
@@ -698,7 +706,7 @@ export class Fdb {
   probes(vid: number, macHi: number, lo: number): number {
     const hi = (vid << 16) | macHi;
     lo |= 0;
-    let i = this.home(hi, lo);
+    let i = this.home(hi, lo >>> 16, lo & 0xffff);
     for (let n = 1; n <= MAX_PROBE; n++) {
       const b = i * W;
       if (this.slots[b + META] === 0 || (this.slots[b + KEY_LO] === lo && this.slots[b + KEY_HI] === hi)) return n;
