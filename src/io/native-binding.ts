@@ -13,9 +13,11 @@
  *
  * The virtio-net header of frame i is always at i*slotSize (all zero for a
  * frame that came without one). The Ethernet frame starts at frameOffset[i],
- * which the addon sets to i*slotSize + VNET_AREA + HEADROOM on receive; the
- * headroom lets a later stage insert an 802.1Q tag by moving 12 bytes rather
- * than the frame. frameLength[i] counts Ethernet bytes only.
+ * which the addon sets to i*slotSize + VNET_AREA + HEADROOM on receive (the
+ * headroom is spare: VLAN tags are spliced in or skipped with iovecs at
+ * transmit, see core/vlan-egress.ts, so no stage moves bytes in a slot).
+ * frameLength[i] counts Ethernet bytes only. frameTag[i] is the VLAN tag
+ * word TypeScript decided for frame i (0: sent as is).
  *
  * One batch, received: the addon fills slots 0..n-1 from ONE readable port,
  * sets rxPort/frameOffset/frameLength, and calls onBatch(n). TypeScript writes
