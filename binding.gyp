@@ -17,7 +17,8 @@
             "native/peercred.cc",
             "native/rtnl.cc",
             "native/port-policy.cc",
-            "native/link-watcher.cc"
+            "native/link-watcher.cc",
+            "native/js-errors.cc"
           ]
         }]
       ],

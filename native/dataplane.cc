@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "js-errors.h"
 #include "netns.h"
 #include "port-policy.h"
 #include "tap.h"
@@ -37,15 +38,6 @@ inline uint64_t NowNs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-void ThrowSys(Napi::Env env, const SysError& e) {
-  Napi::Error err = Napi::Error::New(env, e.message);
-  const char* name = strerrorname_np(e.err);
-  err.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-  err.Set("errno", Napi::Number::New(env, e.err));
-  err.Set("syscall", Napi::String::New(env, e.syscall));
-  err.ThrowAsJavaScriptException();
 }
 
 // Argument errors carry code EINVAL so describeNativeError() words them too.

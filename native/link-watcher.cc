@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "js-errors.h"
 #include "netns.h"
 
 namespace tapbridge {
@@ -21,15 +22,6 @@ namespace tapbridge {
 namespace {
 
 constexpr size_t kBufSize = 64 * 1024;
-
-void ThrowSysError(Napi::Env env, const SysError& e) {
-  Napi::Error err = Napi::Error::New(env, e.message);
-  const char* name = strerrorname_np(e.err);
-  err.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-  err.Set("errno", Napi::Number::New(env, e.err));
-  err.Set("syscall", Napi::String::New(env, e.syscall));
-  err.ThrowAsJavaScriptException();
-}
 
 void PollCb(uv_poll_t* handle, int status, int events) {
   WatchSocket* s = static_cast<WatchSocket*>(handle->data);
@@ -122,7 +114,7 @@ Napi::Value LinkWatcher::Open(const Napi::CallbackInfo& info) {
   SysError e;
   int fd = RtnlOpen(path, RTMGRP_LINK, &e);
   if (fd < 0) {
-    ThrowSysError(env, e);
+    ThrowSys(env, e);
     return env.Undefined();
   }
   WatchSocket* s = new WatchSocket;
@@ -145,7 +137,7 @@ Napi::Value LinkWatcher::Open(const Napi::CallbackInfo& info) {
   }
   if (rc != 0) {
     Fail(&e, -rc, "uv_poll", "uv_poll on an rtnetlink socket");
-    ThrowSysError(env, e);
+    ThrowSys(env, e);
     return env.Undefined();
   }
   if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&s->poll));
@@ -155,7 +147,7 @@ Napi::Value LinkWatcher::Open(const Napi::CallbackInfo& info) {
     SysError de;
     Fail(&de, errno, "sendto", "rtnetlink link dump request");
     CloseInternal(s->id);
-    ThrowSysError(env, de);
+    ThrowSys(env, de);
     return env.Undefined();
   }
   return Napi::Number::New(env, s->id);
@@ -197,7 +189,7 @@ Napi::Value LinkWatcher::Resync(const Napi::CallbackInfo& info) {
   if (it != sockets_.end() && !StartDump(it->second)) {
     SysError e;
     Fail(&e, errno, "sendto", "rtnetlink link dump request");
-    ThrowSysError(env, e);
+    ThrowSys(env, e);
   }
   return env.Undefined();
 }
@@ -217,14 +209,14 @@ Napi::Value LinkWatcher::Query(const Napi::CallbackInfo& info) {
   {
     NetnsGuard ns;
     if (!ns.Enter(path, &e)) {
-      ThrowSysError(env, e);
+      ThrowSys(env, e);
       return env.Undefined();
     }
     found = RtnlGetLink(info[1].As<Napi::Number>().Int32Value(), &r, &e);
   }
   if (!found) {
     if (e.err == ENODEV) return env.Undefined();
-    ThrowSysError(env, e);
+    ThrowSys(env, e);
     return env.Undefined();
   }
   Napi::Object o = Napi::Object::New(env);
