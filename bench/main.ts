@@ -187,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     result.heap = heap;
     console.log("the decision loop over a million frames (after a full GC): heap growth and collections during the run:");
     for (const h of heap) {
-      console.log(`  ${h.name.padEnd(56)} young generation ${signed(h.newSpaceDeltaBytes)} B, whole heap ${signed(h.heapDeltaBytes)} B, ${h.gcs} GCs, ${fmt(h.nsPerFrame)} ns/frame`);
+      console.log(`  ${h.name.padEnd(56)} young generation ${signed(h.newSpaceDeltaBytes)} B, whole heap ${signed(h.heapDeltaBytes)} B, ${h.gcs} GCs, ${fmt(h.nsPerFrame)} ns/frame (window ${h.windows}${h.forcedOptimization ? ", optimized on the spot" : ""})`);
     }
     console.log("");
     if (!o.skipScaling) {
