@@ -17,6 +17,10 @@
  *   receive side dead     → the addon reports "rx-stopped" (a TAP whose device
  *                           vanished): the port is closed (reason "deleted")
  *
+ * Whichever report comes first, a port whose namespace is gone (its file
+ * under /run/netns missing or another namespace's) is closed as
+ * "netns-deleted", never as "deleted": the reason names the cause.
+ *
  * Link state comes from the process's LinkMonitor (one rtnetlink socket per
  * namespace, shared with every bridge); this module only maps devices to
  * ports. Ports are matched by (namespace, ifindex) while they live, and by
@@ -105,6 +109,7 @@ export class LinkFollower {
     }
     this.log.warn("port receive side ended; closing the port", { port: port.label, code });
     this.bridge.emit("port-error", { port: port.label, index, code: code ?? "EUNKNOWN", action: "closed" });
+    if (this.namespaceGone(port)) return;
     this.close_(port, code === "EBADFD" ? "deleted" : "rx-stopped");
   }
 
@@ -142,10 +147,7 @@ export class LinkFollower {
   private onLink(event: LinkEvent): void {
     if (this.closed || this.bridge.isClosed) return;
     if (event.type === "netns-deleted") {
-      for (const port of this.portsIn(event.netns)) {
-        this.log.warn("port's network namespace was deleted; closing the port", { port: port.label, netns: event.netns });
-        this.close_(port, "netns-deleted");
-      }
+      for (const port of this.portsIn(event.netns)) this.netnsDeleted(port);
       return;
     }
     const { link } = event;
@@ -169,8 +171,9 @@ export class LinkFollower {
     try {
       link = this.monitor.query(port.netns, port.ifindex!);
     } catch (error) {
-      // A namespace deleted meanwhile is handled by its own event ("netns-deleted").
-      if ((error as { code?: string }).code !== "ENOENT") this.log.warn("reading a port's link state failed", { port: port.label, err: error });
+      // A namespace deleted meanwhile: the port goes with it ("netns-deleted"), now or at the namespace's own event.
+      if ((error as { code?: string }).code === "ENOENT") this.namespaceGone(port);
+      else this.log.warn("reading a port's link state failed", { port: port.label, err: error });
       return;
     }
     if (!link) return this.deviceGone(port);
@@ -190,8 +193,25 @@ export class LinkFollower {
   }
 
   private deviceGone(port: NativePort): void {
+    if (this.namespaceGone(port)) return;
     this.log.warn("port device deleted; closing the port", { port: port.label, ifindex: port.ifindex });
     this.close_(port, "deleted");
+  }
+
+  /**
+   * A port whose device went with its namespace is closed as the namespace's
+   * (reason "netns-deleted"), whichever report came first: the device's
+   * deletion, its fd's end, or the namespace's own event. Returns whether it was.
+   */
+  private namespaceGone(port: NativePort): boolean {
+    if (!this.monitor.namespaceGone(port.netns)) return false;
+    this.netnsDeleted(port);
+    return true;
+  }
+
+  private netnsDeleted(port: NativePort): void {
+    this.log.warn("port's network namespace was deleted; closing the port", { port: port.label, netns: port.netns });
+    this.close_(port, "netns-deleted");
   }
 
   private close_(port: NativePort, reason: string): void {

@@ -219,6 +219,23 @@ export class LinkMonitor extends EventEmitter<{ error: [Error] }> {
     return record ? linkFromNative(record) : undefined;
   }
 
+  /**
+   * Whether a named namespace we watched (or were asked about) is gone: its
+   * file under /run/netns is missing, or is no longer the namespace whose
+   * socket we opened (`ip netns del` unmounts before it unlinks; a new
+   * namespace of that name is another one). A device that vanishes with its
+   * namespace is told apart from one deleted on its own by this, whichever
+   * of the two reports (the device's, the namespace's) arrives first.
+   */
+  namespaceGone(netns: string | undefined): boolean {
+    if (netns === undefined) return false;
+    const path = netns.includes("/") ? netns : `${NETNS_RUN_DIR}/${netns}`;
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return true;
+    const ns = this.namespaces.get(netns);
+    return ns !== undefined && ns.inode !== 0 && st.ino !== ns.inode;
+  }
+
   /** Namespaces currently watched (undefined: our own). */
   get watched(): (string | undefined)[] {
     return [...this.namespaces.values()].map((ns) => ns.key);
