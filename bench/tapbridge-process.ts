@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Bridge, PortStats, PortVlans } from "../src/bridge.js";
+import type { Bridge, FdbStats, PortStats, PortVlans } from "../src/bridge.js";
 
 // dist/bench/ when built, bench/ when run from sources (tests import it too).
 const BIN = ["../../bin/tapbridge.js", "../bin/tapbridge.js"].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p))!;
@@ -27,6 +27,8 @@ export interface Status {
   dataplane: DataplaneStatus | undefined;
   /** Per port, its VLANs and their counters (when the bridge filters VLANs). */
   vlans?: PortVlans[];
+  /** The FDB's counters (Bridge.fdbStats). */
+  fdbStats?: FdbStats;
 }
 
 type Line = Record<string, unknown>;
@@ -113,6 +115,7 @@ export class TapbridgeProcess {
       ports: (line.ports as PortStatus[]) ?? [],
       dataplane: line.dataplane as DataplaneStatus | undefined,
       ...(line.vlans ? { vlans: line.vlans as PortVlans[] } : {}),
+      ...(line.fdbStats ? { fdbStats: line.fdbStats as FdbStats } : {}),
     };
   }
 
