@@ -114,6 +114,28 @@ export interface DropEvent extends PortEvent {
   every: number;
 }
 
+/** A bond moved traffic to other members: its active member changed, or a member left (its hash buckets moved). */
+export interface BondFailoverEvent extends PortEvent {
+  mode: "active-backup" | "balance-slb" | "lacp";
+  /** The member that carried it (the active member, or the one that left). */
+  from?: string;
+  /** The member that carries it now (the active member; balance-slb/lacp: one of those that took the buckets). */
+  to?: string;
+  /** "carrier", "admin", "deleted", "arp timeout", "primary returned", "lacp: …", … */
+  reason: string;
+  /** Hash buckets (with traffic) that moved to other members. */
+  bucketsMoved: number;
+}
+
+/** A bond member started or stopped carrying traffic. */
+export interface BondMemberEvent extends PortEvent {
+  member: string;
+  /** Its link: "up", "down", "going-up" (updelay), "going-down" (downdelay). */
+  state: string;
+  enabled: boolean;
+  reason: string;
+}
+
 export interface BridgeEventMap {
   "port-added": [PortAddedEvent];
   /**
@@ -153,4 +175,7 @@ export interface BridgeEventMap {
   "stp-port": [StpPortEvent];
   "stp-topology-change": [StpTopologyChangeEvent];
   "stp-guard": [StpGuardEvent];
+  /** A bond failed over (logged as "bond failover" with the same fields). */
+  "bond-failover": [BondFailoverEvent];
+  "bond-member": [BondMemberEvent];
 }

@@ -50,6 +50,9 @@ import { FdbEvents } from "./fdb-events.js";
 import { FdbSweeper, StormWatch } from "./maintenance.js";
 import { BridgeStp, checkStpPortSettings, type StpOptions, type StpPortSettings, type StpStatus } from "./stp/bridge-stp.js";
 import type { StpPortStatus } from "./stp/engine.js";
+import { BondPort } from "./ports/bond-port.js";
+import { BridgeBonds } from "./bond/bridge-bonds.js";
+import type { BondStatus } from "./bond/status.js";
 
 export interface BridgeOptions {
   name?: string;
@@ -269,6 +272,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   /** The ageing time set by the user; the FDB runs shorter during an 802.1D topology change. */
   private configuredAgeingMs: number;
   private readonly stp: BridgeStp;
+  private readonly bonds: BridgeBonds;
 
   constructor(options: BridgeOptions = {}) {
     super();
@@ -325,6 +329,32 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         this.setBpduHandler(handler && ((batch, i, port) => handler(batch.bytes.subarray(batch.frameOffset[i]!, batch.frameOffset[i]! + batch.frameLength[i]!), port))),
     });
     if (options.stp) this.stp.configure(options.stp);
+    this.bonds = new BridgeBonds({
+      name: this.name,
+      log: this.log,
+      scheduler: this.scheduler,
+      fdb: this.fdb,
+      counters: this.counters,
+      vlanTable: this.vlanTable,
+      portTable: this.portTable,
+      vlanFiltering: () => this.vlanFiltering,
+      dataplane: () => this.dataplane(),
+      nativeStats: () => this.dp?.portStats,
+      linkMonitor: () => this.linkMonitor(),
+      transmit: (index, frame) => this.sendControlFrame(index, frame),
+      setPortLink: (port, up, reason) => this.setPortLink(port, up, reason),
+      memoryMember: (port, join) => {
+        if (join) {
+          port.sink = this;
+          this.memoryPorts.push(port);
+        } else {
+          port.sink = undefined;
+          this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
+        }
+      },
+      setVerdicts: (verdict) => (this.decider.config.ingressVerdict = verdict),
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+    });
   }
 
   // ── ports ────────────────────────────────────────────────────────────
@@ -338,6 +368,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (index < 0) throw new TapbridgeError("ENOSPC", `bridge ${this.name} has ${MAX_PORTS} ports, the most it can take`);
     const vlans = this.resolveVlans(port, settings); // a bad VLAN spec is refused before anything opens
     this.checkSettings(settings);
+    if (settings.bond !== undefined && !(port instanceof BondPort)) throw new TapbridgeError("EINVAL", `port ${port.label} is not a bond: bond options (mode, primary, …) apply to bonds only`);
     if (port instanceof NativePort) {
       const dp = this.dataplane();
       port.attach(dp, index, `bridge ${this.name}`);
@@ -345,6 +376,14 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     } else if (port instanceof MemoryPort) {
       port.sink = this;
       this.memoryPorts.push(port);
+    } else if (port instanceof BondPort) {
+      this.portTable.flags[index] = PortFlag.reserved; // its members take the next indices
+      try {
+        this.bonds.open(port, index, settings.bond);
+      } catch (error) {
+        this.portTable.flags[index] = 0;
+        throw error;
+      }
     }
     port.index = index;
     this.portsByIndex[index] = port;
@@ -376,6 +415,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.emit("port-added", { port: port.label, index, kind: port.kind });
     this.stp.portAdded(port, stpSettings(settings));
     if (startsDown) this.setPortLink(port, false, "carrier");
+    if (port instanceof BondPort) this.bonds.start(port);
     return port;
   }
 
@@ -413,6 +453,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp, undo);
+    if (port instanceof BondPort) this.bonds.close(port);
     if (port instanceof MemoryPort) {
       port.sink = undefined;
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
@@ -451,6 +492,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   setPortSettings(portOrName: Port | string, settings: PortSettings): void {
     const port = this.resolvePort(portOrName);
     this.checkSettings(settings);
+    if (settings.bond !== undefined) {
+      if (!(port instanceof BondPort)) throw new TapbridgeError("EINVAL", `port ${port.label} is not a bond: bond options (mode, primary, …) apply to bonds only`);
+      this.bonds.configure(port, settings.bond);
+    }
     this.applySettings(port, settings, true);
     this.stp.setPortSettings(port, stpSettings(settings));
   }
@@ -521,6 +566,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    * call it directly. A call that changes nothing does nothing.
    */
   setPortLink(portOrName: Port | string, up: boolean, reason = "manual"): void {
+    if (typeof portOrName !== "string" && this.bonds.isMemberPort(portOrName)) return this.bonds.memberLink(portOrName, up, reason);
     const port = this.resolvePort(portOrName);
     const i = port.index;
     if (up === !this.linkDown[i]) return;
@@ -757,7 +803,25 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       internalErrors: this.internalErrors,
       ...(this.vlanFiltering ? { vlans: this.vlans() } : {}),
       ...(this.stp.protocol !== "off" ? { stp: this.stp.status() } : {}),
+      ...(this.bonds.active ? { bonds: this.bondStatus() } : {}),
     };
+  }
+
+  // ── bonds ───────────────────────────────────────────────────────────
+
+  /** Every bond's status (members, active member, buckets, LACP; see bond/status.ts), or one bond's. */
+  bondStatus(): BondStatus[];
+  bondStatus(portOrName: BondPort | string): BondStatus;
+  bondStatus(portOrName?: BondPort | string): BondStatus | BondStatus[] {
+    if (portOrName === undefined) return this.bonds.bondPorts().map((p) => this.bonds.status(p));
+    const port = this.resolvePort(portOrName);
+    if (!(port instanceof BondPort)) throw new TapbridgeError("EINVAL", `port ${port.label} of bridge ${this.name} is not a bond`);
+    return this.bonds.status(port);
+  }
+
+  /** Advance bond timers (updelay/downdelay, ARP monitor, LACP, rebalancing) to the scheduler's now; the bridge does it every 100 ms by itself. */
+  runBondTimers(): void {
+    this.bonds.runTimers();
   }
 
   /** The port a MAC was learned on (VLAN 0 unless given), or undefined. */
@@ -888,6 +952,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private vlanConfigChanged(port?: Port): void {
     this.vlanConfigured = true;
+    if (port instanceof BondPort) this.bonds.syncVlans(port);
     this.applyVlanFiltering();
     if (port) this.emit("port-vlans", { port: port.label, index: port.index, vlans: this.vlanTable.entriesOf(port.index) });
   }
@@ -920,8 +985,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const drops: Record<string, number> = {};
     const d = c.dropsOf(i);
     for (let r = 0; r < DROP_REASON_COUNT; r++) if (d[r] && DROP_REASON_NAMES[r]) drops[DROP_REASON_NAMES[r]!] = d[r]!;
-    const n = port instanceof NativePort && this.dp ? this.dp.portStats.subarray(i * PORT_STAT_COUNT, (i + 1) * PORT_STAT_COUNT) : undefined;
     const present = this.portsByIndex[i] === port;
+    const n = port instanceof NativePort && this.dp ? this.dp.portStats.subarray(i * PORT_STAT_COUNT, (i + 1) * PORT_STAT_COUNT)
+      : port instanceof BondPort && present ? this.bonds.statTotals(port) : undefined;
     return {
       name: port.label,
       kind: port.kind,
@@ -1009,7 +1075,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    * inside a batch's decisions it is sent as soon as the batch is done.
    */
   private sendControlFrame(port: number, frame: Uint8Array): void {
-    if (this.closed || !this.portsByIndex[port]) return;
+    if (this.closed || (!this.portsByIndex[port] && !this.bonds.isMember(port))) return;
     this.controlQueue.push({ port, frame });
     if (this.deciding) return;
     this.transmitControl();
@@ -1033,6 +1099,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
         for (let w = 0; w < EGRESS_WORDS; w++) batch.egress[out + w] = 0;
         batch.egress[out + (o.port >>> 5)] = 1 << (o.port & 31);
       });
+      if (this.bonds.active) this.bonds.egress(batch, take.length);
       this.dp?.transmit(take.length);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, take.length);
     }
@@ -1059,18 +1126,26 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private linkFollower(): LinkFollower | undefined {
     if (this.links || this.followLinks === false) return this.links;
-    try {
-      const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
-      const monitor = this.followLinks === true ? LinkMonitor.shared(binding) : this.followLinks;
-      this.links = new LinkFollower(this, monitor, this.log, this.reattach);
-    } catch (error) {
-      this.log.warn("ports will not follow their links: no link monitor", { err: error });
-      this.followLinks = false;
-    }
+    const monitor = this.linkMonitor();
+    if (monitor) this.links = new LinkFollower(this, monitor, this.log, this.reattach);
     return this.links;
   }
 
+  /** The process's link monitor (bridge ports and bond members follow their devices through it), unless following is off. */
+  private linkMonitor(): LinkMonitor | undefined {
+    if (this.followLinks === false) return undefined;
+    try {
+      const binding = typeof this.nativeSource === "function" ? this.nativeSource() : this.nativeSource;
+      return this.followLinks === true ? LinkMonitor.shared(binding) : this.followLinks;
+    } catch (error) {
+      this.log.warn("ports will not follow their links: no link monitor", { err: error });
+      this.followLinks = false;
+      return undefined;
+    }
+  }
+
   private readonly onNativePortEvent = (index: number, type: NativePortEventType, code: string | undefined): void => {
+    if (this.bonds.isMember(index)) return this.bonds.onPortEvent(index, type, code);
     const port = this.portsByIndex[index];
     if (port instanceof NativePort) this.links?.onPortEvent(port, type, code);
   };
@@ -1104,13 +1179,17 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     const batch = this.batch;
     const mirrors = this.mirrors;
     const sampler = this.dropSampler;
-    if (mirrors.active) mirrors.snapshot(batch, count);
-    if (sampler) sampler.snapshot(batch, count);
     this.deciding = true;
     try {
+      // Bond members' frames become their bond's (and pass its receive filters) before anything looks at them.
+      if (this.bonds.active) this.bonds.ingress(batch, count, this.clock());
+      if (mirrors.active) mirrors.snapshot(batch, count);
+      if (sampler) sampler.snapshot(batch, count);
       this.decider.decide(batch, count, this.clock());
       if (mirrors.active) mirrors.emit(batch, count, this.clock(), this.vlanTable.untagged);
       if (sampler) sampler.collect(batch, count);
+      // After the decision, so that frames for a bond are already its member's (an impaired member delays them).
+      if (this.bonds.active) this.bonds.egress(batch, count);
       if (this.nativeImpairments?.active) this.nativeImpairments.intercept(batch, count);
       this.dp?.transmit(count);
       if (this.memoryPorts.length > 0) this.collectMemoryEgress(batch, count);
@@ -1172,7 +1251,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   /** Queue a frame without draining (wires and timers); `owned`: the caller gives up the buffer. */
   enqueue(port: MemoryPort, frame: Uint8Array, vnetHeader: Uint8Array | undefined, owned: boolean): void {
     this.assertOpen();
-    if (port.index < 0 || this.portsByIndex[port.index] !== port) throw new TapbridgeError("ENOENT", `port ${port.name} is not attached to bridge ${this.name}`);
+    if (port.index < 0 || (this.portsByIndex[port.index] !== port && !this.bonds.isMemberPort(port))) throw new TapbridgeError("ENOENT", `port ${port.name} is not attached to bridge ${this.name}`);
     const drop = frame.length > slotCapacity(this.batch) ? DropReason.oversize : this.queued >= this.memoryQueueLimit ? DropReason.memoryQueueFull : -1;
     if (drop >= 0) {
       this.counters.rxPackets[port.index]!++;
@@ -1261,7 +1340,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   /** @internal A frame an in-memory port's impairment (or a wire into it) dropped: counted under `reason`. */
   countDrop(port: MemoryPort, reason: number, length: number): void {
     const i = port.index;
-    if (i >= 0 && this.portsByIndex[i] === port && length >= 0) this.counters.drops[i * DROP_REASON_COUNT + reason]!++;
+    if (i >= 0 && (this.portsByIndex[i] === port || this.bonds.isMemberPort(port)) && length >= 0) this.counters.drops[i * DROP_REASON_COUNT + reason]!++;
   }
 
   /** @internal Frames queued on in-memory ports. */
@@ -1282,7 +1361,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     for (let i = 0; i < n; i++) {
       const q = queue[this.queueHead]!;
       queue[this.queueHead++] = undefined as unknown as QueuedFrame;
-      if (this.portsByIndex[q.port] === undefined) continue; // port removed while queued
+      if (this.portsByIndex[q.port] === undefined && !this.bonds.isMember(q.port)) continue; // port removed while queued
       fillSlot(this.batch, filled++, q.port, q.frame, q.vnet);
     }
     if (this.queueHead > 4096 && this.queueHead * 2 > queue.length) {

@@ -7,6 +7,7 @@ import { demoCommand } from "./demo.js";
 import { daemonCommand, reloadCommand, saveCommand, statusCommand } from "./daemon.js";
 import { BRCTL_VERBS, brctlCommand } from "./brctl.js";
 import { bridgeCommand } from "./bridge-cmd.js";
+import { bondCommand } from "./bond-cmd.js";
 
 const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   run: { help: "run a bridge in the foreground from flags (like brctl addbr + addif)", run: runCommand },
@@ -17,6 +18,7 @@ const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<num
   fdb: { help: "forwarding entries: show, add, del (bridge fdb)", run: (argv) => bridgeCommand("fdb", argv) },
   link: { help: "bridge ports: show, set (bridge link)", run: (argv) => bridgeCommand("link", argv) },
   vlan: { help: "port VLANs: show, add, del (bridge vlan)", run: (argv) => bridgeCommand("vlan", argv) },
+  bond: { help: "bonds: members, active member, hash buckets, LACP (as ovs-appctl bond/show)", run: bondCommand },
   save: { help: "print the daemon's running configuration as YAML", run: saveCommand },
   reload: { help: "make the daemon re-read its config file (as SIGHUP)", run: reloadCommand },
   status: { help: "the daemon's pid, version and bridges", run: statusCommand },

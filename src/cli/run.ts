@@ -3,6 +3,8 @@
  * for `brctl addbr br0; brctl addif br0 eth0 tap0`.
  *
  * Logs go to stderr as JSON lines; `"msg":"bridge running"` says it forwards.
+ * Bonds (`--bond bond0=eth1,eth2:mode=balance-slb`) are one port each; their
+ * failovers are logged ("bond failover") and their state is in the status.
  * SIGINT/SIGTERM: remove what it created, exit 0. SIGUSR1: log a "status"
  * line with every counter, then the MAC table streamed in "fdb" lines of
  * 512 entries and an "fdb end" line (fdb-dump.ts), between batches.
@@ -11,7 +13,8 @@ import { Bridge, MAX_LEARNED_LIMIT } from "../bridge.js";
 import { FULL_POLICIES, type FullPolicy } from "../core/fdb.js";
 import { dumpStatus } from "../fdb-dump.js";
 import { FLAP_ACTIONS, type FlapAction, type MacFlapOptions } from "../fdb-guard.js";
-import { parsePortSpec, portOptionsHelp, type PortConfig } from "../config/port-options.js";
+import { parseBondSpec, parsePortSpec, portOptionsHelp, type PortConfig } from "../config/port-options.js";
+import { BondPort } from "../ports/bond-port.js";
 import { VLAN_PROTOCOL_TPID, type VlanProtocol } from "../core/vlan.js";
 import { checkVid } from "../core/vlan-spec.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
@@ -25,6 +28,7 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   name: { type: "string", value: "NAME", help: "bridge name used in logs (default br0)" },
   attach: { type: "string", repeat: true, value: "IFNAME[@NETNS][:OPT]...", help: "attach an existing interface as a promiscuous AF_PACKET port" },
   tap: { type: "string", repeat: true, value: "NAME[@NETNS][:OPT]...", help: "create (or open) a TAP device as a port, inside NETNS if given" },
+  bond: { type: "string", repeat: true, value: "NAME=IF[@NETNS],IF...[:OPT]...", help: "bond these interfaces into one port (:mode=active-backup|balance-slb|lacp, see bond options)" },
   persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
   ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
   "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap, learned + static (default 131072)" },
@@ -47,7 +51,7 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--ageing SECONDS] [--stp | --rstp [--priority N] [--hello S] [--max-age S] [--forward-delay S]]";
+export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--bond NAME=IF,IF[:OPT]...]... [--ageing SECONDS] [--stp | --rstp [--priority N] [--hello S] [--max-age S] [--forward-delay S]]";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, RUN_FLAGS, "run");
@@ -60,7 +64,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!(level in LEVELS)) throw new UsageError(`--log-level must be one of ${Object.keys(LEVELS).join(", ")}, not "${level}"`);
   const attach = (flags.attach as string[] | undefined) ?? [];
   const taps = (flags.tap as string[] | undefined) ?? [];
-  if (attach.length + taps.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME or --tap NAME`);
+  const bonds = (flags.bond as string[] | undefined) ?? [];
+  if (attach.length + taps.length + bonds.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME, --tap NAME or --bond NAME=IF,IF`);
 
   const vlanProtocol = checkVlanProtocol(flags["vlan-protocol"] as string | undefined);
   const defaultPvid = checkDefaultPvid(flags["default-pvid"] as number | undefined);
@@ -71,6 +76,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const ports: { port: Port; config: PortConfig }[] = [
     ...attach.map((text) => usagePortSpec(text, "--attach")).map((spec) => ({ port: new PacketPort(spec.label), config: spec.config })),
     ...taps.map((text) => usagePortSpec(text, "--tap")).map((spec) => ({ port: new TapPort({ name: spec.label, persist: flags.persistent === true }), config: spec.config })),
+    ...bonds.map(usageBond),
   ];
   const bridge = new Bridge({
     name,
@@ -109,8 +115,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.on("SIGTERM", onTerm);
     process.on("SIGUSR1", onUsr1);
     // Only now, with the signal handlers in place, may a script act on this line.
-    log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac })) });
+    log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac, ...(p instanceof BondPort ? { members: p.memberNames } : {}) })) });
   });
+}
+
+/** A --bond spec: the bond port (its options checked) and the port settings. */
+function usageBond(text: string): { port: Port; config: PortConfig } {
+  try {
+    const spec = parseBondSpec(text);
+    const { bond, ...config } = spec.config;
+    return { port: new BondPort({ name: spec.name, members: spec.members, ...bond }), config };
+  } catch (error) {
+    throw new UsageError(`--bond ${text}: ${(error as Error).message}`);
+  }
 }
 
 /** A port spec from the command line; a bad one is a usage error (exit 2) that names the flag. */

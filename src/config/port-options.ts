@@ -14,6 +14,7 @@ import { TapbridgeError } from "../errors.js";
 import { STORM_MAX_RATE } from "../core/storm.js";
 import { checkVid, parseVidList, pickVlanSpec, resolvePortVlans } from "../core/vlan-spec.js";
 import { parseIfnameAtNetns } from "../ports/port.js";
+import { type BondOptions, type LacpRate, LACP_RATES, MAX_DELAY_MS, MAX_INTERVAL_MS, MAX_MEMBERS, parseBondMode, parseIpv4 } from "../bond/settings.js";
 
 /** Everything a port can be configured with, by option. Fields are optional: absent means "the default". */
 export interface PortConfig {
@@ -61,6 +62,8 @@ export interface PortConfig {
   bpduGuard?: boolean;
   /** `root-guard`: the port never becomes root port (Linux root_block). */
   rootGuard?: boolean;
+  /** Bond options (`--bond` and `bond:` entries only): mode, primary, updelay, downdelay, arp-*, lacp-*, rebalance-interval. */
+  bond?: BondOptions;
 }
 
 export type PortOptionValue =
@@ -71,6 +74,8 @@ export type PortOptionValue =
 export interface PortOptionSpec {
   /** The option's name on the command line and key in the config file. */
   name: string;
+  /** Only bonds take it (`--bond`, `bond:` entries): the BondOptions field it sets. */
+  bondField?: keyof BondOptions;
   value: PortOptionValue;
   /** One line for --help. */
   help: string;
@@ -131,6 +136,51 @@ const vidListOption = (name: "trunk" | "vlans" | "untagged", help: string): Port
   },
 });
 
+/** A bond option: `parse` turns the raw text (or the checked integer) into the BondOptions field. */
+function bondOption(name: string, field: keyof BondOptions, value: PortOptionValue, help: string, parse: (raw: string, value: boolean | number | string) => unknown = (_raw, v) => v): PortOptionSpec {
+  return {
+    name,
+    bondField: field,
+    value,
+    help,
+    apply: (config, v, raw) => {
+      let parsed: unknown;
+      try {
+        parsed = parse(raw, v);
+      } catch (error) {
+        throw new PortOptionError(`option "${name}=${raw}": ${(error as Error).message}`);
+      }
+      (config.bond ??= {})[field] = parsed as never;
+    },
+  };
+}
+
+const BOND_OPTIONS: PortOptionSpec[] = [
+  bondOption("mode", "mode", { kind: "text", placeholder: "MODE" }, "active-backup (default), balance-slb, or lacp (802.3ad)", (raw) => parseBondMode(raw)),
+  bondOption("primary", "primary", { kind: "text", placeholder: "IFNAME" }, "the member that carries traffic whenever it is up", (raw) => raw),
+  bondOption("updelay", "updelay", { kind: "integer", min: 0, max: MAX_DELAY_MS }, "ms a member's link must stay up before it is used (default 0)"),
+  bondOption("downdelay", "downdelay", { kind: "integer", min: 0, max: MAX_DELAY_MS }, "ms a member's link may be down before it is dropped (default 0: at once)"),
+  bondOption("arp-targets", "arpTargets", { kind: "text", placeholder: "IP,IP" }, "ARP monitor: IPv4 addresses probed through every member", (raw) => {
+    const list = raw.split(",").map((t) => t.trim());
+    for (const t of list) parseIpv4(t, "address");
+    return list;
+  }),
+  bondOption("arp-interval", "arpInterval", { kind: "integer", min: 0, max: MAX_INTERVAL_MS }, "ARP monitor: ms between probes (default 1000 with arp-targets)"),
+  bondOption("arp-source", "arpSource", { kind: "text", placeholder: "IP" }, "ARP monitor: sender address of the probes (default 0.0.0.0)", (raw) => {
+    parseIpv4(raw, "address");
+    return raw;
+  }),
+  bondOption("lacp-rate", "lacpRate", { kind: "text", placeholder: "fast|slow" }, "LACP: partner sends every 1 s (fast) or 30 s (slow, default)", (raw) => {
+    if (!(LACP_RATES as readonly string[]).includes(raw)) throw new Error(`use fast or slow`);
+    return raw as LacpRate;
+  }),
+  bondOption("lacp-active", "lacpActive", { kind: "switch" }, "LACP: send LACPDUs unasked (default on; off: passive)"),
+  bondOption("lacp-fallback", "lacpFallback", { kind: "switch" }, "LACP: active-backup when the partner speaks no LACP (default on)"),
+  bondOption("lacp-system-priority", "lacpSystemPriority", { kind: "integer", min: 1, max: 65535 }, "LACP system priority (default 65535)"),
+  bondOption("lacp-key", "lacpKey", { kind: "integer", min: 1, max: 65535 }, "LACP aggregation key (default: the bond's port number)"),
+  bondOption("rebalance-interval", "rebalanceInterval", { kind: "integer", min: 0, max: MAX_INTERVAL_MS }, "balance-slb, lacp: ms between load rebalances (default 10000; 0: never)"),
+];
+
 /** The table. Order is the order of --help. */
 export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("learning", "learning", "learn source MACs on this port (default on)"),
@@ -155,6 +205,7 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("edge", "edge", "RSTP edge port: a host, not a bridge; forwards at once (default off)"),
   switchOption("bpdu-guard", "bpduGuard", "a BPDU received here disables the port (default off)"),
   switchOption("root-guard", "rootGuard", "never let this port become root port (default off)"),
+  ...BOND_OPTIONS,
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };
@@ -232,13 +283,16 @@ export function checkPortConfig(config: PortConfig): void {
 }
 
 /**
- * "vm1@ns1:access=59:hairpin" → { name: "vm1", netns: "ns1", config }.
- * Errors name the port and the option: `port vm1@ns1: option "access=0" is out of range …`.
+ * Refuse bond options on a port that is not a bond (`kind` "tap", "attach",
+ * or any other non-bond kind).
  */
-export function parsePortSpec(spec: string): PortSpec {
-  const [head = "", ...options] = spec.split(":");
-  const { name, netns } = parseIfnameAtNetns(head);
-  const label = netns ? `${name}@${netns}` : name;
+export function checkPortKind(config: PortConfig, kind: string): void {
+  if (kind === "bond" || config.bond === undefined) return;
+  const names = BOND_OPTIONS.filter((o) => o.bondField! in config.bond!).map((o) => o.name);
+  throw new PortOptionError(`option${names.length > 1 ? "s" : ""} ${names.map((n) => `"${n}"`).join(", ")} appl${names.length > 1 ? "y" : "ies"} to bonds (--bond) only`);
+}
+
+function parseOptions(label: string, options: string[], kind: string): PortConfig {
   const config: PortConfig = {};
   try {
     for (const option of options) {
@@ -246,17 +300,61 @@ export function parsePortSpec(spec: string): PortSpec {
       applyPortOption(config, option);
     }
     checkPortConfig(config);
+    checkPortKind(config, kind);
   } catch (error) {
-    if (error instanceof TapbridgeError) throw new PortOptionError(`port ${label}: ${error.message}`);
+    if (error instanceof TapbridgeError) throw new PortOptionError(`${kind === "bond" ? "bond" : "port"} ${label}: ${error.message}`);
     throw error;
   }
+  return config;
+}
+
+/**
+ * "vm1@ns1:access=59:hairpin" → { name: "vm1", netns: "ns1", config }.
+ * Errors name the port and the option: `port vm1@ns1: option "access=0" is out of range …`.
+ */
+export function parsePortSpec(spec: string): PortSpec {
+  const [head = "", ...options] = spec.split(":");
+  const { name, netns } = parseIfnameAtNetns(head);
+  const label = netns ? `${name}@${netns}` : name;
+  const config = parseOptions(label, options, "port");
   return netns ? { name, netns, label, config } : { name, label, config };
 }
 
-/** Lines for --help: the options every port takes. */
+export interface BondSpec {
+  name: string;
+  /** "eth1" or "eth1@ns", as given. */
+  members: string[];
+  config: PortConfig;
+}
+
+/**
+ * "bond0=eth1,eth2@ns:mode=lacp:lacp-rate=fast:trunk=10,20" → { name, members, config }:
+ * the same options as any port (VLANs, flags, STP) plus the bond options.
+ */
+export function parseBondSpec(spec: string): BondSpec {
+  const [head = "", ...options] = spec.split(":");
+  const eq = head.indexOf("=");
+  if (eq < 0) throw new PortOptionError(`"${head}" names no members: write NAME=IFNAME,IFNAME (e.g. bond0=eth1,eth2)`);
+  const name = head.slice(0, eq);
+  if (!/^[^\s/:@%=,]{1,15}$/.test(name)) throw new PortOptionError(`"${name}" is not a valid bond name: use 1 to 15 characters without spaces, '/', ':', '@', '%', '=' or ','`);
+  const members = head.slice(eq + 1).split(",").map((m) => m.trim());
+  if (members.length === 0 || members.some((m) => m === "")) throw new PortOptionError(`bond ${name}: an empty member name (write NAME=IFNAME,IFNAME)`);
+  if (members.length > MAX_MEMBERS) throw new PortOptionError(`bond ${name}: ${members.length} members, at most ${MAX_MEMBERS}`);
+  for (const m of members) {
+    try {
+      parseIfnameAtNetns(m);
+    } catch (error) {
+      throw new PortOptionError(`bond ${name}: member ${(error as Error).message}`);
+    }
+  }
+  return { name, members, config: parseOptions(name, options, "bond") };
+}
+
+/** Lines for --help: the options every port takes, then those only bonds take. */
 export function portOptionsHelp(): string {
-  return PORT_OPTIONS.map((o) => {
+  const line = (o: PortOptionSpec) => {
     const left = o.value.kind === "switch" ? `${o.name}[=on|off]` : o.value.kind === "integer" ? `${o.name}=N` : `${o.name}=${o.value.placeholder}`;
     return `  :${left.padEnd(26)} ${o.help}`;
-  }).join("\n");
+  };
+  return `${PORT_OPTIONS.filter((o) => !o.bondField).map(line).join("\n")}\n\nBond options (--bond only):\n${BOND_OPTIONS.map(line).join("\n")}`;
 }

@@ -49,6 +49,12 @@ export interface DecisionConfig {
   onBpdu?: BpduHandler;
   /** 802.1Q filtering on (Linux vlan_filtering 1): per-VID learning, lookup, flooding and tagging. */
   vlanFiltering?: boolean;
+  /**
+   * Bonds (src/bond/bridge-bonds.ts): per frame of the batch, 0 or the drop
+   * reason a filter before the decision gave it (counted on its port, then
+   * skipped). Undefined when the bridge has no bond: nothing is read.
+   */
+  ingressVerdict?: Uint8Array;
 }
 
 const GSO_KNOWN = (1 << Vnet.GSO_TCPV4) | (1 << Vnet.GSO_UDP) | (1 << Vnet.GSO_TCPV6) | (1 << 5); /* UDP_L4 */
@@ -88,6 +94,7 @@ export class Decider {
     const vlanMember = vlan.member;
     const tpid = vlan.tpid;
     const tpidHigh = tpid << 16;
+    const verdict = this.config.ingressVerdict;
 
     for (let i = 0; i < count; i++) {
       const port = rxPort[i]!;
@@ -97,6 +104,10 @@ export class Decider {
       for (let w = 0; w < EGRESS_WORDS; w++) egress[out + w] = 0;
       rxPackets[port]!++;
       rxBytes[port]! += length;
+      if (verdict !== undefined && verdict[i] !== 0) {
+        drops[port * DROP_REASON_COUNT + verdict[i]!]!++;
+        continue;
+      }
 
       const reason = classifyHeaders(bytes, view, i * slotSize, offset, length, portMtu[port]!);
       if (reason >= 0) {

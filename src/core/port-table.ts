@@ -22,6 +22,8 @@ export const PortFlag = {
   bcastFlood: 16,
   hairpin: 32,
   isolated: 64,
+  /** The index is taken by a bond member (src/bond/): not a port, never a flood or forwarding target. */
+  reserved: 128,
 } as const;
 
 export const DEFAULT_PORT_FLAGS = PortFlag.learning | PortFlag.flood | PortFlag.mcastFlood | PortFlag.bcastFlood;
@@ -48,7 +50,7 @@ export class PortTable {
 
   /** The lowest free index, or -1. */
   freeIndex(): number {
-    for (let i = 0; i < MAX_PORTS; i++) if (!(this.flags[i]! & PortFlag.present)) return i;
+    for (let i = 0; i < MAX_PORTS; i++) if (!(this.flags[i]! & (PortFlag.present | PortFlag.reserved))) return i;
     return -1;
   }
 

@@ -61,6 +61,14 @@ export const DropReason = {
   impairQueueFull: 30,
   /** A hard partition impairment dropped it, counted on the impaired port. */
   partitioned: 31,
+  /** Received on a bond member that carries no traffic now: an active-backup backup, a member LACP has not aggregated, one whose link is down or in updelay. */
+  bondMemberInactive: 32,
+  /** balance-slb: broadcast or multicast on a member other than the one that accepts them (the switch floods to every member). */
+  bondMulticastIgnored: 33,
+  /** balance-slb: the source MAC is learned on another port of the bridge (our own frame flooded back by the switch). */
+  bondReflection: 34,
+  /** Taken by the bond itself: a LACPDU or Marker PDU, or the reply to its own ARP probe (not an error). */
+  bondControl: 35,
   /** A truncated or malformed BPDU while spanning tree runs: counted and ignored. */
   bpduMalformed: 24,
   /** A BPDU on a bpdu-guard port: the port is disabled. */

@@ -51,6 +51,7 @@ function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
 function portToObject(p: PortEntry): Record<string, unknown> {
   return {
     [p.kind]: p.name,
+    ...(p.members ? { members: [...p.members] } : {}),
     ...(p.netns ? { netns: p.netns } : {}),
     ...(p.persistent ? { persistent: true } : {}),
     ...(p.mtu !== undefined ? { mtu: p.mtu } : {}),

@@ -32,7 +32,7 @@ function portOptionType(spec: (typeof PORT_OPTIONS)[number]): z.ZodType {
   }
 }
 
-/** A port entry: `tap: NAME` or `attach: NAME`, where it lives, and every port option of the table. */
+/** A port entry: `tap: NAME`, `attach: NAME` or `bond: NAME` with `members:`, where it lives, and every port option of the table. */
 export function portEntrySchema() {
   const options: Record<string, z.ZodType> = {};
   for (const spec of PORT_OPTIONS) options[spec.name] = portOptionType(spec).optional();
@@ -40,6 +40,8 @@ export function portEntrySchema() {
     .strictObject({
       tap: ifname.optional(),
       attach: ifname.optional(),
+      bond: ifname.optional(),
+      members: z.array(ifnameAtNetns).min(1).max(32).optional(),
       netns: z.string().regex(/^[A-Za-z0-9_.\/-]+$/, "must be a network namespace name (ip netns) or a path").optional(),
       persistent: z.boolean().optional(),
       mtu: int(68, 65535).optional(),
@@ -47,10 +49,13 @@ export function portEntrySchema() {
       ...options,
     })
     .superRefine((entry, ctx) => {
-      const kinds = (entry.tap !== undefined ? 1 : 0) + (entry.attach !== undefined ? 1 : 0);
-      if (kinds !== 1) ctx.addIssue({ code: "custom", message: "a port needs exactly one of tap: NAME (a TAP device the daemon creates) or attach: NAME (an existing interface)" });
-      if (entry.attach !== undefined && (entry.persistent !== undefined || entry.mtu !== undefined || entry.mac !== undefined)) {
+      const kinds = (entry.tap !== undefined ? 1 : 0) + (entry.attach !== undefined ? 1 : 0) + (entry.bond !== undefined ? 1 : 0);
+      if (kinds !== 1) ctx.addIssue({ code: "custom", message: "a port needs exactly one of tap: NAME (a TAP device the daemon creates), attach: NAME (an existing interface) or bond: NAME (with members:)" });
+      if (entry.tap === undefined && (entry.persistent !== undefined || entry.mtu !== undefined || entry.mac !== undefined)) {
         ctx.addIssue({ code: "custom", message: "persistent, mtu and mac apply to tap: ports only" });
+      }
+      if ((entry.bond !== undefined) !== (entry.members !== undefined)) {
+        ctx.addIssue({ code: "custom", message: entry.bond !== undefined ? "a bond needs members: [IFNAME, …] (the interfaces it bonds)" : "members: belongs to bond: entries only" });
       }
     });
 }

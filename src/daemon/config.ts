@@ -12,7 +12,7 @@
  */
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from "yaml";
 import type { z } from "zod";
-import { applyPortOptionValue, checkPortConfig, PORT_OPTIONS, type PortConfig } from "../config/port-options.js";
+import { applyPortOptionValue, checkPortConfig, checkPortKind, PORT_OPTIONS, type PortConfig } from "../config/port-options.js";
 import { TapbridgeError } from "../errors.js";
 import type { LevelName } from "../log.js";
 import { configSchema, type RawBridge, type RawPortEntry } from "./config-schema.js";
@@ -20,8 +20,10 @@ import { configSchema, type RawBridge, type RawPortEntry } from "./config-schema
 export type KeyPath = (string | number)[];
 
 export interface PortEntry {
-  kind: "tap" | "attach";
+  kind: "tap" | "attach" | "bond";
   name: string;
+  /** Bonds: the member interfaces ("eth1", "eth1@ns"); `netns` is the namespace of those named without one. */
+  members?: string[];
   netns?: string;
   /** "name" or "name@netns": how the port is known to the bridge and the CLI. */
   label: string;
@@ -205,7 +207,7 @@ function knownKeysHint(path: KeyPath): string {
     return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, group-fwd-mask, vlan-filtering, vlan-protocol)";
   if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
   if (typeof last === "number" && path[path.length - 2] === "ports")
-    return ` (known: tap, attach, netns, persistent, mtu, mac, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
+    return ` (known: tap, attach, bond, members, netns, persistent, mtu, mac, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
   return "";
 }
 
@@ -221,6 +223,12 @@ function normalize(raw: z.infer<typeof configSchema>, source: ConfigSource): Dae
       if (seen && seen.bridge === name) problems.push(source.problem(path, `port ${port.label} is listed twice in bridge ${name} (first at line ${lineOf(source, seen.path)})`));
       else if (seen) problems.push(source.problem(path, `port ${port.label} is already a port of bridge ${seen.bridge}: an interface belongs to one bridge`));
       else owner.set(port.label, { bridge: name, path });
+      for (const member of port.members ?? []) {
+        const label = member.includes("@") || !port.netns ? member : `${member}@${port.netns}`;
+        const taken = owner.get(label);
+        if (taken) problems.push(source.problem([...path, "members"], `interface ${label} is already ${taken.bridge === name ? "a port of this bridge" : `a port of bridge ${taken.bridge}`}: a bond member belongs to its bond only`));
+        else owner.set(label, { bridge: name, path });
+      }
     }
     bridges.push(bridge);
   }
@@ -287,12 +295,13 @@ function normalizeBridge(name: string, raw: RawBridge, source: ConfigSource, pro
   };
 }
 
-const PORT_KEYS = new Set(["tap", "attach", "netns", "persistent", "mtu", "mac"]);
+const PORT_KEYS = new Set(["tap", "attach", "bond", "members", "netns", "persistent", "mtu", "mac"]);
 
 function portEntry(raw: RawPortEntry, at: KeyPath, source: ConfigSource, problems: string[]): PortEntry | undefined {
-  const kind = raw.tap !== undefined ? "tap" : "attach";
-  const name = (raw.tap ?? raw.attach)!;
-  const label = raw.netns ? `${name}@${raw.netns}` : name;
+  const kind = raw.tap !== undefined ? "tap" : raw.bond !== undefined ? "bond" : "attach";
+  const name = (raw.tap ?? raw.attach ?? raw.bond)!;
+  // A bond is no device: its name is the port's label; `netns` is where its members are.
+  const label = raw.netns && kind !== "bond" ? `${name}@${raw.netns}` : name;
   const options: Record<string, unknown> = {};
   const config: PortConfig = {};
   for (const [key, value] of Object.entries(raw)) {
@@ -307,12 +316,14 @@ function portEntry(raw: RawPortEntry, at: KeyPath, source: ConfigSource, problem
   }
   try {
     checkPortConfig(config);
+    checkPortKind(config, kind);
   } catch (error) {
     problems.push(source.problem(at, `port ${label}: ${(error as Error).message}`));
   }
   return {
     kind,
     name,
+    ...(raw.members ? { members: [...raw.members] } : {}),
     ...(raw.netns ? { netns: raw.netns } : {}),
     label,
     persistent: raw.persistent ?? false,
@@ -336,6 +347,7 @@ export function portEntryFromOptions(kind: "tap" | "attach", label: string, opti
     typed[key] = typedValue(key, value);
   }
   checkPortConfig(config);
+  checkPortKind(config, kind);
   return { kind, name, ...(netns ? { netns } : {}), label, persistent, options: typed, config };
 }
 

@@ -17,6 +17,7 @@ import { PacketPort, TapPort } from "../io/native-port.js";
 import type { NativeBinding } from "../io/native-binding.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Port } from "../ports/port.js";
+import { BondPort } from "../ports/bond-port.js";
 import type { StpOptions } from "../stp/bridge-stp.js";
 import { DEFAULT_PARAMS, type BridgeConfig, type BridgeParams, type DaemonConfig, type KeyPath, type PortEntry } from "./config.js";
 
@@ -156,11 +157,14 @@ export class Daemon {
     if (owner) {
       throw new TapbridgeError("EBUSY", `interface ${entry.label} is already a port of bridge ${owner.name}${owner === managed ? "" : ": delete it there first (tapbridge delif " + owner.name + " " + entry.label + ")"}`);
     }
-    const port: Port =
-      entry.kind === "tap"
-        ? new TapPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}), persist: entry.persistent, ...(entry.mtu ? { mtu: entry.mtu } : {}), ...(entry.mac ? { mac: entry.mac } : {}) })
-        : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
+    let port: Port;
     try {
+      port =
+        entry.kind === "tap"
+          ? new TapPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}), persist: entry.persistent, ...(entry.mtu ? { mtu: entry.mtu } : {}), ...(entry.mac ? { mac: entry.mac } : {}) })
+          : entry.kind === "bond"
+            ? new BondPort({ name: entry.name, members: entry.members ?? [], ...(entry.netns ? { netns: entry.netns } : {}) })
+            : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
       managed.bridge.addPort(port, { ...entry.config, ...stpPortSettings(managed.config, entry.label) });
     } catch (error) {
       throw located(error, entry.where);
@@ -503,7 +507,8 @@ function fmt(v: unknown): string {
 }
 
 function samePort(a: PortEntry, b: PortEntry): boolean {
-  return a.kind === b.kind && a.name === b.name && a.netns === b.netns && a.persistent === b.persistent && a.mtu === b.mtu && a.mac === b.mac;
+  return a.kind === b.kind && a.name === b.name && a.netns === b.netns && a.persistent === b.persistent && a.mtu === b.mtu && a.mac === b.mac &&
+    (a.members ?? []).join(",") === (b.members ?? []).join(",");
 }
 
 function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {

@@ -192,6 +192,18 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
       return changes(said);
     },
   }),
+  "bond.show": method({
+    params: z.strictObject({ bond: name.optional(), bridge: name.optional() }),
+    help: "bonds: mode, members, active member, hash buckets and load, LACP actor and partner",
+    run: (ctx, p) => {
+      const bridges = p.bridge ? [ctx.daemon.bridge(p.bridge)] : [...ctx.daemon.bridges.values()];
+      const rows = bridges.flatMap((b) => b.bridge.bondStatus().map((s) => ({ bridge: b.name, ...s })));
+      if (p.bond === undefined) return rows;
+      const one = rows.filter((r) => r.name === p.bond);
+      if (one.length === 0) throw new TapbridgeError("ENOENT", `there is no bond ${p.bond}${p.bridge ? ` on bridge ${p.bridge}` : ""}`);
+      return one;
+    },
+  }),
   "vlan.show": method({
     params: z.strictObject({ dev: name.optional() }),
     help: "VLAN membership of ports (bridge vlan show); a VLAN-unaware bridge lists none, as Linux with vlan_filtering 0",

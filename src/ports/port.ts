@@ -7,8 +7,9 @@
 import { TapbridgeError } from "../errors.js";
 import type { PortStateName } from "../core/port-table.js";
 import type { PortVlanSpec } from "../core/vlan-spec.js";
+import type { BondOptions } from "../bond/settings.js";
 
-export type PortKind = "tap" | "packet" | "memory";
+export type PortKind = "tap" | "packet" | "memory" | "bond";
 
 /** Per-port bridge flags and state, as `bridge link set dev X …` names them. */
 export interface PortFlagSettings {
@@ -53,7 +54,10 @@ export interface PortFlagSettings {
  * (access/trunk/native/pvid/vlans/untagged, core/vlan-spec.ts). VLAN keys,
  * when any is present, replace the port's whole VLAN set.
  */
-export interface PortSettings extends PortFlagSettings, PortVlanSpec {}
+export interface PortSettings extends PortFlagSettings, PortVlanSpec {
+  /** Bond ports only (ports/bond-port.ts): options over those the BondPort was made with. */
+  bond?: BondOptions;
+}
 
 export abstract class Port {
   abstract readonly kind: PortKind;
