@@ -16,6 +16,7 @@ declare -A PACKAGE_OF=(
   [systemd-analyze]=systemd
   [dnsmasq]=dnsmasq-base
   [tshark]=tshark
+  [ovs-vswitchd]=openvswitch-switch
 )
 
 wanted=("$@")

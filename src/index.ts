@@ -1,12 +1,15 @@
 /** tapbridge: a userspace learning Ethernet bridge for Linux. */
 export { Bridge, type BridgeOptions, type FdbRecord, type FdbStats, type PortFdbStats, type PortStats, type PortVlans, type FdbChunkOptions, type FdbWalkResult } from "./bridge.js";
-export type { BridgeEventMap, DropEvent, MacEvent, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent } from "./bridge-events.js";
+export type { BridgeEventMap, DropEvent, MacEvent, PortEvent, PortAddedEvent, PortLinkEvent, PortVlansEvent, FdbMoveEvent, MacFlapEvent, StormEvent, BondFailoverEvent, BondMemberEvent } from "./bridge-events.js";
 export { type MacFlapOptions, type FlapAction } from "./fdb-guard.js";
 export { dumpStatus } from "./fdb-dump.js";
 export { type VlanProtocol } from "./core/vlan.js";
 export { type PortVlanSpec, type VlanMembership, parseVidList, formatVidList } from "./core/vlan-spec.js";
 export { Port, type PortKind, type PortSettings } from "./ports/port.js";
 export { MemoryPort, type MemoryPortOptions, type ReceivedFrame } from "./ports/memory-port.js";
+export { BondPort, type BondPortOptions } from "./ports/bond-port.js";
+export { BOND_MODES, type BondMode, type BondOptions, type LacpRate } from "./bond/settings.js";
+export type { BondStatus, BondMemberStatus, BondMemberLacp, BondLacpInfo } from "./bond/status.js";
 export { TapPort, PacketPort, type TapPortOptions, type PacketPortOptions } from "./io/native-port.js";
 export { TapbridgeError } from "./errors.js";
 export { Fdb, type FdbEntry, type FullPolicy } from "./core/fdb.js";

@@ -122,7 +122,8 @@ export class Bond {
   failovers = 0;
   lastFailover: (BondFailover & { mode: BondMode }) | undefined;
   private carriers = new Set<number>();
-  private up = false;
+  /** Whether a member carries traffic, as last reported (undefined: not yet, so the first state is reported either way). */
+  private up: boolean | undefined;
   private drainSlot = -1;
   private drainLeft = 0;
   private arpElapsed = 0;
@@ -149,7 +150,7 @@ export class Bond {
 
   /** Whether a member carries traffic. */
   get isUp(): boolean {
-    return this.up;
+    return this.up === true;
   }
 
   /** New settings (same members); the mode may change. */
@@ -434,7 +435,7 @@ export class Bond {
     if (txMode === TxMode.slb || txMode === TxMode.l234) {
       const joined = [...now].filter((s) => !before.has(s));
       const left = [...before].some((s) => !now.has(s));
-      if (joined.length || left || before.size === 0) bucketsMoved = this.buckets.update([...now], joined).filter((mv) => mv.load > 0 || left).length;
+      if (joined.length || left || before.size === 0) bucketsMoved = this.buckets.update([...now], joined).filter((mv) => mv.load > 0).length;
     }
     this.carriers = now;
     this.active = active;

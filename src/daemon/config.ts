@@ -207,7 +207,7 @@ function knownKeysHint(path: KeyPath): string {
     return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, group-fwd-mask, vlan-filtering, vlan-protocol)";
   if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
   if (typeof last === "number" && path[path.length - 2] === "ports")
-    return ` (known: tap, attach, bond, members, netns, persistent, mtu, mac, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
+    return ` (known: tap, attach, netns, persistent, mtu, mac, bond, members, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
   return "";
 }
 

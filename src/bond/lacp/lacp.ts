@@ -196,8 +196,9 @@ export class Lacp {
     }
     m.rxPdus++;
     if (!m.enabled) return "ignored";
+    const was = m.rx;
     this.recordPdu(m, pdu);
-    this.run("LACPDU");
+    this.run("LACPDU", was !== m.rx ? [m] : []);
     return "lacpdu";
   }
 
@@ -209,6 +210,7 @@ export class Lacp {
       for (const m of this.members.values()) m.txCredits = TX_PER_SECOND;
     }
     let why: string | undefined;
+    const rxChanged: LacpMember[] = [];
     for (const m of this.members.values()) {
       if (m.currentWhile.advance(ms)) {
         if (m.rx === "current") {
@@ -216,13 +218,14 @@ export class Lacp {
           why ??= "partner expired";
         } else if (m.rx === "expired") {
           this.setDefaulted(m);
-          why ??= "partner defaulted";
+          why ??= "partner speaks no LACP";
         }
+        rxChanged.push(m);
       }
       if (m.periodicTimer.advance(ms)) m.ntt = true;
       if (m.waitWhile.advance(ms)) why ??= "wait over";
     }
-    this.run(why ?? "tick");
+    this.run(why ?? "tick", rxChanged);
   }
 
   // ── receive machine ──────────────────────────────────────────────────
@@ -270,8 +273,8 @@ export class Lacp {
 
   // ── selection, mux, periodic and transmit ────────────────────────────
 
-  /** Run the machines until nothing changes, then transmit what needs transmitting. */
-  private run(reason: string): void {
+  /** Run the machines until nothing changes, then transmit what needs transmitting; `rxChanged`: members whose partner state changed. */
+  private run(reason: string, rxChanged: LacpMember[] = []): void {
     this.select();
     for (let pass = 0; pass < 4; pass++) {
       let moved = false;
@@ -283,6 +286,7 @@ export class Lacp {
       this.negotiated = negotiated;
       this.hooks.changed(undefined, negotiated ? "negotiated" : "no partner");
     }
+    for (const m of rxChanged) this.hooks.changed(m.id, reason);
     for (const m of this.members.values()) {
       this.periodic(m);
       this.transmit(m);
@@ -296,7 +300,8 @@ export class Lacp {
   }
 
   private select(): void {
-    const candidates = [...this.members.values()].filter((m) => m.enabled && m.rx === "current" && m.partner.system !== this.config.system && m.partner.system !== EMPTY_INFO.system);
+    // An expired member keeps its partner (and its selection) until it is defaulted; only its sync is gone.
+    const candidates = [...this.members.values()].filter((m) => m.enabled && (m.rx === "current" || m.rx === "expired") && m.partner.system !== this.config.system && m.partner.system !== EMPTY_INFO.system);
     if (!this.group || !candidates.some((m) => this.groupOf(m) === this.group)) {
       const lead = candidates.sort((a, b) => a.portPriority - b.portPriority || a.port - b.port)[0];
       this.group = lead ? this.groupOf(lead) : undefined;
