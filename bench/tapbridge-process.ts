@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Bridge, FdbStats, PortStats, PortVlans } from "../src/bridge.js";
+import type { BondStatus } from "../src/bond/status.js";
 
 // dist/bench/ when built, bench/ when run from sources (tests import it too).
 const BIN = ["../../bin/tapbridge.js", "../bin/tapbridge.js"].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p))!;
@@ -29,6 +30,8 @@ export interface Status {
   vlans?: PortVlans[];
   /** The FDB's counters (Bridge.fdbStats). */
   fdbStats?: FdbStats;
+  /** Bonds: members, their counters, buckets (when the bridge has bonds). */
+  bonds?: BondStatus[];
 }
 
 type Line = Record<string, unknown>;
@@ -116,6 +119,7 @@ export class TapbridgeProcess {
       dataplane: line.dataplane as DataplaneStatus | undefined,
       ...(line.vlans ? { vlans: line.vlans as PortVlans[] } : {}),
       ...(line.fdbStats ? { fdbStats: line.fdbStats as FdbStats } : {}),
+      ...(line.bonds ? { bonds: line.bonds as BondStatus[] } : {}),
     };
   }
 
