@@ -4,27 +4,29 @@
  * its layouts; `-j` prints the keys `bridge -j` prints, `-d` the details.
  */
 import { TapbridgeError } from "../errors.js";
-import type { FdbRow, LinkRow } from "../daemon/views.js";
+import type { FdbRow, LinkRow, VlanStatsRow } from "../daemon/views.js";
 import { parseArgs, UsageError, type FlagSpec } from "./args.js";
-import { formatFdb, formatLink, formatVlan, linkJson, type VlanRow } from "./bridge-layout.js";
+import { formatFdb, formatLink, formatVlan, formatVlanStats, linkJson, type VlanRow } from "./bridge-layout.js";
 import { call, CLIENT_FLAGS, socketPath } from "./client.js";
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CLIENT_FLAGS,
   json: { type: "boolean", short: "j", help: "JSON, with the keys of bridge -j" },
   details: { type: "boolean", short: "d", help: "more detail (link show)" },
+  statistics: { type: "boolean", short: "s", help: "per-VLAN packet and byte counters (vlan show)" },
 };
 
 const USAGE: Record<string, string> = {
   fdb: `Usage: tapbridge fdb show [br BRIDGE] [brport PORT] [vlan VID] [-j]
        tapbridge fdb add MAC dev PORT [vlan VID] [master] [static|sticky]
        tapbridge fdb del MAC dev PORT [vlan VID] [master]
+       tapbridge fdb flush dev BRIDGE|PORT [brport PORT] [vlan VID] [dynamic]
 `,
   link: `Usage: tapbridge link show [dev PORT] [-d] [-j]
        tapbridge link set dev PORT [learning on|off] [flood on|off] [mcast_flood on|off] [bcast_flood on|off]
                  [hairpin on|off] [isolated on|off] [state 0-4|NAME] [cost N] [priority N]
 `,
-  vlan: `Usage: tapbridge vlan show [dev PORT] [-j]
+  vlan: `Usage: tapbridge vlan show [dev PORT] [vid VID] [-s] [-j]
        tapbridge vlan add dev PORT vid VID [pvid] [untagged]
        tapbridge vlan del dev PORT vid VID
 `,
@@ -94,6 +96,15 @@ export async function bridgeCommand(object: string, argv: string[]): Promise<num
       else await call(socket, "fdb.del", { dev: k.dev, mac, ...(vlan !== undefined ? { vlan } : {}) });
       return 0;
     }
+    case "fdb flush": {
+      // Learned (dynamic) entries of the bridge, or of one port, or of one VLAN; static entries stay.
+      const k = keywords(rest, ["dev", "brport", "vlan"], ["master", "dynamic"], verb);
+      if (!k.dev) throw new UsageError(`"tapbridge fdb flush" needs dev BRIDGE or dev PORT`);
+      const vlan = int(k.vlan, "vlan");
+      const reply = await call<{ changes: string[] }>(socket, "fdb.flush", { dev: k.dev, ...(k.brport ? { brport: k.brport } : {}), ...(vlan !== undefined ? { vlan } : {}) });
+      for (const line of reply.changes) print(line + "\n");
+      return 0;
+    }
     case "link show":
     case "link list": {
       const k = keywords(rest, ["dev"], [], verb);
@@ -123,9 +134,16 @@ export async function bridgeCommand(object: string, argv: string[]): Promise<num
     }
     case "vlan show":
     case "vlan list": {
-      const k = keywords(rest, ["dev"], [], verb);
-      const rows = await call<VlanRow[]>(socket, "vlan.show", k.dev ? { dev: k.dev } : {});
-      print(flags.json ? JSON.stringify(rows) + "\n" : formatVlan(rows));
+      const k = keywords(rest, ["dev", "vid"], [], verb);
+      const vid = int(k.vid, "vid");
+      const params = { ...(k.dev ? { dev: k.dev } : {}), ...(vid !== undefined ? { vid } : {}) };
+      if (flags.statistics) {
+        const rows = await call<VlanStatsRow[]>(socket, "vlan.show", { ...params, stats: true });
+        print(flags.json ? JSON.stringify(rows) + "\n" : formatVlanStats(rows));
+      } else {
+        const rows = await call<VlanRow[]>(socket, "vlan.show", params);
+        print(flags.json ? JSON.stringify(rows) + "\n" : formatVlan(rows));
+      }
       return 0;
     }
     case "vlan add":

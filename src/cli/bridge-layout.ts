@@ -2,7 +2,7 @@
  * iproute2 `bridge` output: `fdb show`, `link show [-d]`, `vlan show`, in
  * its text layout (trailing spaces included) and, with -j, its JSON keys.
  */
-import type { FdbRow, LinkRow } from "../daemon/views.js";
+import type { FdbRow, LinkRow, VlanStatsRow } from "../daemon/views.js";
 
 export function formatFdb(rows: FdbRow[]): string {
   let out = "";
@@ -69,6 +69,25 @@ export function formatVlan(rows: VlanRow[]): string {
       out += `${i === 0 ? r.ifname.padEnd(17) : " ".repeat(17)} ${v.vlan}${flags}\n`;
     });
     out += "\n";
+  }
+  return out;
+}
+
+/**
+ * `bridge -s vlan show`: a header without the trailing pad, each VID with its
+ * flags, then its RX and TX counters indented under it; no blank line
+ * between ports (iproute2 prints the statistics dump that way).
+ */
+export function formatVlanStats(rows: VlanStatsRow[]): string {
+  const pad = " ".repeat(16);
+  let out = `${"port".padEnd(16)}  vlan-id\n`;
+  for (const r of rows) {
+    r.vlans.forEach((v, i) => {
+      const flags = (v.flags ?? []).map((f) => ` ${f}`).join("");
+      out += `${i === 0 ? r.ifname.padEnd(16) : pad}  ${v.vid}${flags}\n`;
+      out += `${pad}    RX: ${v.rx_bytes} bytes ${v.rx_packets} packets\n`;
+      out += `${pad}    TX: ${v.tx_bytes} bytes ${v.tx_packets} packets\n`;
+    });
   }
   return out;
 }

@@ -82,7 +82,8 @@ export const bridgeSchema = z.strictObject({
   "fdb-max-learned": int(0, 16_777_216).optional(),
   "group-fwd-mask": int(0, 0xffff).optional(),
   "vlan-filtering": z.boolean().optional(),
-  "vlan-protocol": z.enum(["802.1q", "802.1ad"]).optional(),
+  // As iproute2 writes it (vlan_protocol 802.1Q) or lower case.
+  "vlan-protocol": z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(["802.1q", "802.1ad"])).optional(),
 });
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469");

@@ -15,7 +15,8 @@
  *   tapbridge_port_fdb_learned_entries, tapbridge_port_fdb_{refused,evictions}_total,
  *   tapbridge_port_err_disabled, tapbridge_stp_topology_changes_total, tapbridge_stp_topology_change,
  *   tapbridge_stp_root, tapbridge_stp_port_role{role}, tapbridge_stp_bpdus_{received,sent}_total{type},
- *   tapbridge_bridge_ports, tapbridge_internal_errors_total.
+ *   tapbridge_bridge_ports, tapbridge_internal_errors_total,
+ *   tapbridge_vlan_{rx,tx}_{packets,bytes}_total{vlan} (per port and VID, while the bridge filters VLANs).
  */
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
@@ -123,6 +124,19 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
           const n = way === "received" ? s.bpdusReceived : s.bpdusSent;
           for (const type of ["config", "tcn", "rst"] as const) out.push([{ bridge: b.name, port: s.name, type }, n[type]]);
         }
+      }
+      return out;
+    });
+  }
+  // Per (port, VID), as `bridge -s vlan show`: only while the bridge filters VLANs (a VLAN-unaware bridge has none).
+  for (const [dir, field] of [["rx", "Packets"], ["rx", "Bytes"], ["tx", "Packets"], ["tx", "Bytes"]] as const) {
+    const key = `${dir}${field}` as "rxPackets" | "rxBytes" | "txPackets" | "txBytes";
+    const what = `${field === "Packets" ? "Frames" : "Bytes"} ${dir === "rx" ? "received on the port in" : "sent on the port in"} the VLAN.`;
+    counter(`tapbridge_vlan_${dir}_${field.toLowerCase()}_total`, what, [...ports, "vlan"], () => {
+      const out: Sample[] = [];
+      for (const b of daemon.bridges.values()) {
+        if (!b.bridge.vlanFiltering) continue;
+        for (const p of b.bridge.vlans()) for (const v of p.vlans) out.push([{ bridge: b.name, port: p.port, vlan: String(v.vid) }, v[key]]);
       }
       return out;
     });

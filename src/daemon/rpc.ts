@@ -20,7 +20,7 @@ import { TapbridgeError } from "../errors.js";
 import { parseMac } from "../core/frame.js";
 import { DEFAULT_PARAMS, portEntryFromOptions, type BridgeParams } from "./config.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
-import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows } from "./views.js";
+import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows, vlanStatsRows } from "./views.js";
 
 export interface RpcContext {
   daemon: Daemon;
@@ -139,8 +139,9 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
       const port = b.port(p.dev);
-      b.bridge.addStaticEntry(p.mac, port.port, { vlan: p.vlan ?? 0, sticky: p.sticky ?? false });
-      return changes([`fdb ${p.mac} static on ${port.entry.label} of ${b.name}`]);
+      // Without a VLAN: VLAN 0 and every VLAN of the port, as Linux's `bridge fdb add … master` on a VLAN-filtering bridge.
+      b.bridge.addStaticEntry(p.mac, port.port, { ...(p.vlan !== undefined ? { vlan: p.vlan } : {}), sticky: p.sticky ?? false });
+      return changes([`fdb ${p.mac} static on ${port.entry.label} of ${b.name}${p.vlan !== undefined ? ` vlan ${p.vlan}` : ""}`]);
     },
   }),
   "fdb.del": method({
@@ -149,7 +150,8 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
       parseMac(p.mac);
-      if (!b.bridge.deleteEntry(p.mac, p.vlan ?? 0)) throw new TapbridgeError("ENOENT", `no FDB entry ${p.mac}${p.vlan ? ` vlan ${p.vlan}` : ""} on ${b.name}`);
+      // Without a VLAN: the entry in every VLAN (Linux: VLAN 0 and the port's VLANs).
+      if (!b.bridge.deleteEntry(p.mac, p.vlan)) throw new TapbridgeError("ENOENT", `no FDB entry ${p.mac}${p.vlan ? ` vlan ${p.vlan}` : ""} on ${b.name}`);
       return changes([`fdb ${p.mac} deleted from ${b.name}`]);
     },
   }),
@@ -204,12 +206,26 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
       return one;
     },
   }),
+  "fdb.flush": method({
+    params: z.strictObject({ dev: name, brport: name.optional(), vlan: z.number().int().min(0).max(4094).optional() }),
+    help: "forget learned entries of a bridge, a port, a VLAN (bridge fdb flush dev BRIDGE|PORT [brport PORT] [vlan N]); static entries stay",
+    run: (ctx, p) => {
+      const isBridge = ctx.daemon.bridges.has(p.dev);
+      const b = isBridge ? ctx.daemon.bridge(p.dev) : ownerOfDev(ctx, p.dev);
+      const portName = p.brport ?? (isBridge ? undefined : p.dev);
+      const port = portName !== undefined ? b.port(portName) : undefined;
+      const n = b.bridge.flushFdb(port?.port, p.vlan !== undefined ? { vlan: p.vlan } : {});
+      return changes([`${n} learned entr${n === 1 ? "y" : "ies"} flushed from ${b.name}${port ? ` port ${port.entry.label}` : ""}${p.vlan !== undefined ? ` vlan ${p.vlan}` : ""}`]);
+    },
+  }),
   "vlan.show": method({
-    params: z.strictObject({ dev: name.optional() }),
-    help: "VLAN membership of ports (bridge vlan show); a VLAN-unaware bridge lists none, as Linux with vlan_filtering 0",
+    params: z.strictObject({ dev: name.optional(), vid: z.number().int().min(1).max(4094).optional(), stats: z.boolean().optional() }),
+    help: "VLAN membership of ports (bridge vlan show [vid N]); stats: with per-(port, VID) counters (bridge -s vlan show); a VLAN-unaware bridge lists none, as Linux with vlan_filtering 0",
     run: (ctx, p) => {
       const bridges = p.dev ? [ownerOfDev(ctx, p.dev)] : [...ctx.daemon.bridges.values()];
-      return bridges.flatMap((b) => vlanRows(b, p.dev));
+      const only = <R extends { vlans: ({ vlan: number } | { vid: number })[] }>(rows: R[]) =>
+        p.vid === undefined ? rows : rows.map((r) => ({ ...r, vlans: r.vlans.filter((v) => ("vid" in v ? v.vid : v.vlan) === p.vid) })).filter((r) => r.vlans.length > 0);
+      return p.stats ? only(bridges.flatMap((b) => vlanStatsRows(b, p.dev))) : only(bridges.flatMap((b) => vlanRows(b, p.dev)));
     },
   }),
   "vlan.add": method({

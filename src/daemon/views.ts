@@ -268,16 +268,41 @@ export async function linkRows(managed: ManagedBridge, dev?: string): Promise<Li
 
 /** `bridge -j vlan show` rows: a port's VIDs with "PVID" / "Egress Untagged" flags; none while the bridge is VLAN-unaware. */
 export function vlanRows(managed: ManagedBridge, dev?: string): { ifname: string; vlans: { vlan: number; flags?: string[] }[] }[] {
+  return portVlans(managed, dev).map((v) => ({
+    ifname: v.ifname,
+    vlans: v.vlans.map((e) => {
+      const flags = vlanFlags(e);
+      return flags.length ? { vlan: e.vid, flags } : { vlan: e.vid };
+    }),
+  }));
+}
+
+/** `bridge -s -j vlan show` rows: as vlanRows, keyed "vid", with each (port, VID)'s packet and byte counters. */
+export interface VlanStatsRow {
+  ifname: string;
+  vlans: { vid: number; flags?: string[]; rx_bytes: number; rx_packets: number; tx_bytes: number; tx_packets: number }[];
+}
+
+export function vlanStatsRows(managed: ManagedBridge, dev?: string): VlanStatsRow[] {
+  return portVlans(managed, dev).map((v) => ({
+    ifname: v.ifname,
+    vlans: v.vlans.map((e) => {
+      const flags = vlanFlags(e);
+      return { vid: e.vid, ...(flags.length ? { flags } : {}), rx_bytes: e.rxBytes, rx_packets: e.rxPackets, tx_bytes: e.txBytes, tx_packets: e.txPackets };
+    }),
+  }));
+}
+
+function vlanFlags(e: { pvid: boolean; untagged: boolean }): string[] {
+  return [...(e.pvid ? ["PVID"] : []), ...(e.untagged ? ["Egress Untagged"] : [])];
+}
+
+/** The attached ports' VLANs (all, or of `dev`) under their config labels; none while the bridge is VLAN-unaware. */
+function portVlans(managed: ManagedBridge, dev?: string) {
   if (!managed.bridge.vlanFiltering) return [];
   const labels = new Map([...managed.ports.values()].filter(attached).map((p) => [p.port.label, p.entry.label]));
   return managed.bridge
     .vlans()
     .filter((v) => labels.has(v.port) && (dev === undefined || v.port === dev || labels.get(v.port) === dev || v.port.split("@")[0] === dev))
-    .map((v) => ({
-      ifname: labels.get(v.port)!,
-      vlans: v.vlans.map((e) => {
-        const flags = [...(e.pvid ? ["PVID"] : []), ...(e.untagged ? ["Egress Untagged"] : [])];
-        return flags.length ? { vlan: e.vid, flags } : { vlan: e.vid };
-      }),
-    }));
+    .map((v) => ({ ifname: labels.get(v.port)!, vlans: v.vlans }));
 }

@@ -166,6 +166,9 @@ describe("bridge (iproute2) layouts against a kernel bridge", () => {
   it("vlan show of a VLAN-unaware bridge is the kernel's: a header and no rows", async () => {
     expect((await tb(["vlan", "show"])).stdout).toBe((await kbridge(["vlan", "show"])).stdout);
     expect(JSON.parse((await tb(["vlan", "show", "-j"])).stdout)).toEqual(JSON.parse((await kbridge(["-j", "vlan", "show"])).stdout));
+    // With statistics: the kernel's header (no trailing pad) and no rows.
+    expect((await tb(["vlan", "show", "-s"])).stdout).toBe((await kbridge(["-s", "vlan", "show"])).stdout);
+    expect(JSON.parse((await tb(["vlan", "show", "-s", "-j"])).stdout)).toEqual(JSON.parse((await kbridge(["-s", "-j", "vlan", "show"])).stdout));
   });
 });
 

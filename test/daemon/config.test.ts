@@ -82,4 +82,33 @@ bridges:
     const strip = (c: typeof first) => c.bridges.map((b) => ({ ...b, where: undefined, ports: b.ports.map((p) => ({ ...p, where: undefined })) }));
     expect(strip(again)).toEqual(strip(first));
   });
+
+  it("reads the VLAN keys: per-port access, trunk, native, pvid, vlans, untagged; vlan-filtering and vlan-protocol as iproute2 writes it", () => {
+    const { config } = parseConfig(
+      `bridges:
+  br0:
+    vlan-filtering: true
+    vlan-protocol: 802.1Q
+    ports:
+      - { attach: eth0, trunk: "59,89,100-102", native: 1 }
+      - { tap: vm1, access: 59 }
+      - { tap: vm2, vlans: [10, 20], untagged: 30, pvid: 30 }
+  qinq:
+    vlan-protocol: 802.1AD
+`,
+      "t.yaml",
+    );
+    const [br0, qinq] = config.bridges;
+    expect(br0!.vlanFiltering).toBe(true);
+    expect(br0!.vlanProtocol).toBe("802.1q");
+    expect(qinq!.vlanProtocol).toBe("802.1ad");
+    expect(br0!.ports.map((p) => p.config)).toEqual([{ trunk: [59, 89, 100, 101, 102], native: 1 }, { access: 59 }, { vlans: [10, 20], untagged: [30], pvid: 30 }]);
+  });
+
+  it("refuses bad VLAN keys with a sentence naming the port, the option and the place", () => {
+    expect(problems("bridges:\n  br0:\n    vlan-protocol: 802.1x\n")[0]).toMatch(/^t\.yaml:3:20: bridges\.br0\.vlan-protocol: .*802\.1q.*802\.1ad/);
+    expect(problems("bridges:\n  br0:\n    ports:\n      - { tap: vm1, access: 4095 }\n")[0]).toMatch(/^t\.yaml:4:\d+: bridges\.br0\.ports\[0\].*4095 is reserved/);
+    expect(problems("bridges:\n  br0:\n    ports:\n      - { tap: vm1, native: 1 }\n")[0]).toMatch(/bridges\.br0\.ports\[0\].*"native=1" needs a trunk=LIST/);
+    expect(problems("bridges:\n  br0:\n    ports:\n      - { tap: vm1, access: 5, pvid: 6 }\n")[0]).toMatch(/two PVIDs/);
+  });
 });

@@ -95,6 +95,38 @@ describe("example configs", () => {
     expect(await ping(vm1, "10.66.0.3")).not.toBe(0);
     expect(await ping(vm2, "10.66.0.2")).not.toBe(0);
     expect(await ping(vm1, "10.66.0.12")).not.toBe(0);
+    // bridge -s vlan show: each port's traffic counted in its VLAN, the trunk's in both.
+    type StatsRow = { ifname: string; vlans: { vid: number; rx_packets: number; tx_packets: number }[] };
+    const stats = JSON.parse((await d.cli(["vlan", "show", "-s", "-j"])).stdout) as StatsRow[];
+    for (const [ifname, vid] of [["eth0", 59], ["eth0", 89], ["vnet1", 59], ["vnet2", 89]] as const) {
+      const v = stats.find((r) => r.ifname === ifname)!.vlans.find((x) => x.vid === vid)!;
+      expect(v.rx_packets, `${ifname} vlan ${vid} rx`).toBeGreaterThan(0);
+      expect(v.tx_packets, `${ifname} vlan ${vid} tx`).toBeGreaterThan(0);
+    }
+    expect((await d.cli(["vlan", "show", "-s", "dev", "vnet1"])).stdout).toMatch(/^port {14}vlan-id\nvnet1 {13}59 PVID Egress Untagged\n {20}RX: \d+ bytes \d+ packets\n {20}TX: \d+ bytes \d+ packets\n$/);
+    expect(JSON.parse((await d.cli(["vlan", "show", "vid", "89", "-j"])).stdout)).toEqual([
+      { ifname: "eth0", vlans: [{ vlan: 89 }] },
+      { ifname: "vnet2", vlans: [{ vlan: 89, flags: ["PVID", "Egress Untagged"] }] },
+    ]);
+    // The FDB per VLAN: flushing VLAN 59 leaves VLAN 89's entries.
+    type FdbJson = { mac: string; vlan?: number; state: string };
+    const fdb = async (args: string[]) => JSON.parse((await d.cli(["fdb", "show", ...args, "-j"])).stdout) as FdbJson[];
+    expect((await fdb(["vlan", "59"])).length).toBeGreaterThan(0);
+    const flushed = await d.cli(["fdb", "flush", "dev", "br0", "vlan", "59"]);
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(flushed.stdout).toMatch(/^[1-9]\d* learned entr(y|ies) flushed from br0 vlan 59\n$/);
+    expect(await fdb(["vlan", "59"])).toEqual([]);
+    expect((await fdb(["vlan", "89"])).length).toBeGreaterThan(0);
+    // A static entry without a VLAN goes in VLAN 0 and every VLAN of the port, as Linux's `bridge fdb add … master`.
+    expect((await d.cli(["fdb", "add", "02:00:00:00:59:59", "dev", "eth0", "master", "static"])).code).toBe(0);
+    const vids = async () => (await fdb([])).filter((e) => e.mac === "02:00:00:00:59:59").map((e) => e.vlan ?? 0).sort((a, b) => a - b);
+    expect(await vids()).toEqual([0, 59, 89]);
+    expect((await d.cli(["fdb", "add", "02:00:00:00:59:60", "dev", "eth0", "vlan", "89", "static"])).code).toBe(0);
+    expect((await fdb(["vlan", "89"])).find((e) => e.mac === "02:00:00:00:59:60")?.state).toBe("static");
+    expect((await d.cli(["fdb", "flush", "dev", "eth0"])).code).toBe(0); // learned entries only: the static ones stay
+    expect(await vids()).toEqual([0, 59, 89]);
+    expect((await d.cli(["fdb", "del", "02:00:00:00:59:59", "dev", "eth0", "master"])).code).toBe(0);
+    expect(await vids()).toEqual([]);
     // bridge vlan add / del on a running port.
     expect((await d.cli(["vlan", "add", "dev", "vnet2", "vid", "100"])).code).toBe(0);
     expect((await d.cli(["vlan", "show", "dev", "vnet2"])).stdout).toBe("port              vlan-id  \nvnet2             89 PVID Egress Untagged\n                  100\n\n");
