@@ -62,6 +62,8 @@ export const EVICT_SAMPLES = 8;
 
 export type FullPolicy = "refuse" | "evict-from-largest-port";
 export const FULL_POLICIES: readonly FullPolicy[] = ["refuse", "evict-from-largest-port"];
+/** Open vSwitch's: one port cannot lock every other out of a full table, and the attacker's own entries go first. */
+export const DEFAULT_FULL_POLICY: FullPolicy = "evict-from-largest-port";
 
 export interface FdbEntry {
   vid: number;
@@ -187,7 +189,7 @@ export class Fdb {
     this.ageing = options.ageingMs ?? 300_000;
     this.maxEntries = options.maxEntries ?? 131_072;
     this.maxLearned = options.maxLearned ?? 0;
-    this.fullPolicy = options.fullPolicy ?? "evict-from-largest-port";
+    this.fullPolicy = options.fullPolicy ?? DEFAULT_FULL_POLICY;
     this.fixedKey = options.hashKey !== undefined;
     this.key = options.hashKey ?? randomHashKey();
     this.maxCapacity = Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(this.maxEntries * 2)));

@@ -42,6 +42,11 @@ function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
   if (Object.keys(params).length) out.parameters = params;
   if (b.fdbMaxEntries !== undefined) out["fdb-max-entries"] = b.fdbMaxEntries;
   if (b.fdbMaxLearned !== undefined) out["fdb-max-learned"] = b.fdbMaxLearned;
+  if (b.fdbFullPolicy !== undefined) out["fdb-full-policy"] = b.fdbFullPolicy;
+  if (b.macFlap?.moves !== undefined) out["mac-flap-moves"] = b.macFlap.moves;
+  if (b.macFlap?.windowSeconds !== undefined) out["mac-flap-window"] = b.macFlap.windowSeconds;
+  if (b.macFlap?.action !== undefined) out["mac-flap-action"] = b.macFlap.action;
+  if (b.macFlap?.recoverSeconds !== undefined) out["mac-flap-recover"] = b.macFlap.recoverSeconds;
   if (b.groupFwdMask !== undefined) out["group-fwd-mask"] = b.groupFwdMask;
   if (b.vlanFiltering !== undefined) out["vlan-filtering"] = b.vlanFiltering;
   if (b.vlanProtocol !== undefined) out["vlan-protocol"] = b.vlanProtocol;

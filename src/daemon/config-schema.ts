@@ -80,6 +80,12 @@ export const bridgeSchema = z.strictObject({
   parameters: parametersSchema.optional(),
   "fdb-max-entries": int(1, 16_777_216).optional(),
   "fdb-max-learned": int(0, 16_777_216).optional(),
+  /** As tapbridge run's flags of the same names (issue 6): what a full FDB does, and MAC flap detection. */
+  "fdb-full-policy": z.enum(["evict-from-largest-port", "refuse"]).optional(),
+  "mac-flap-moves": int(0, 1_000_000).optional(),
+  "mac-flap-window": z.number().gt(0).max(3600).optional(),
+  "mac-flap-action": z.enum(["log", "shutdown"]).optional(),
+  "mac-flap-recover": seconds(0, 86_400).optional(),
   "group-fwd-mask": int(0, 0xffff).optional(),
   "vlan-filtering": z.boolean().optional(),
   // As iproute2 writes it (vlan_protocol 802.1Q) or lower case.

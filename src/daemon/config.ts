@@ -13,7 +13,9 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from "yaml";
 import type { z } from "zod";
 import { applyPortOptionValue, checkPortConfig, checkPortKind, PORT_OPTIONS, type PortConfig } from "../config/port-options.js";
+import type { FullPolicy } from "../core/fdb.js";
 import { TapbridgeError } from "../errors.js";
+import type { MacFlapOptions } from "../fdb-guard.js";
 import type { LevelName } from "../log.js";
 import { configSchema, type RawBridge, type RawPortEntry } from "./config-schema.js";
 
@@ -65,6 +67,10 @@ export interface BridgeConfig {
   ports: PortEntry[];
   fdbMaxEntries?: number;
   fdbMaxLearned?: number;
+  /** fdb-full-policy (absent: the bridge's default, evict-from-largest-port). */
+  fdbFullPolicy?: FullPolicy;
+  /** mac-flap-* keys given (absent fields: the defaults). */
+  macFlap?: MacFlapOptions;
   groupFwdMask?: number;
   vlanFiltering?: boolean;
   vlanProtocol?: "802.1q" | "802.1ad";
@@ -204,7 +210,7 @@ function knownKeysHint(path: KeyPath): string {
   const depth = path.length;
   if (depth === 0) return " (known: control, log, metrics, bridges)";
   if (depth === 2 && path[0] === "bridges")
-    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, group-fwd-mask, vlan-filtering, vlan-protocol)";
+    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, fdb-full-policy, mac-flap-moves, mac-flap-window, mac-flap-action, mac-flap-recover, group-fwd-mask, vlan-filtering, vlan-protocol)";
   if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
   if (typeof last === "number" && path[path.length - 2] === "ports")
     return ` (known: tap, attach, netns, persistent, mtu, mac, bond, members, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
@@ -288,11 +294,24 @@ function normalizeBridge(name: string, raw: RawBridge, source: ConfigSource, pro
     ports,
     ...(raw["fdb-max-entries"] !== undefined ? { fdbMaxEntries: raw["fdb-max-entries"] } : {}),
     ...(raw["fdb-max-learned"] !== undefined ? { fdbMaxLearned: raw["fdb-max-learned"] } : {}),
+    ...(raw["fdb-full-policy"] !== undefined ? { fdbFullPolicy: raw["fdb-full-policy"] } : {}),
+    ...macFlapOf(raw),
     ...(raw["group-fwd-mask"] !== undefined ? { groupFwdMask: raw["group-fwd-mask"] } : {}),
     ...(raw["vlan-filtering"] !== undefined ? { vlanFiltering: raw["vlan-filtering"] } : {}),
     ...(raw["vlan-protocol"] !== undefined ? { vlanProtocol: raw["vlan-protocol"] } : {}),
     where: at,
   };
+}
+
+/** The mac-flap-* keys given, as MacFlapOptions (nothing when none is given). */
+function macFlapOf(raw: RawBridge): { macFlap?: MacFlapOptions } {
+  const flap: MacFlapOptions = {
+    ...(raw["mac-flap-moves"] !== undefined ? { moves: raw["mac-flap-moves"] } : {}),
+    ...(raw["mac-flap-window"] !== undefined ? { windowSeconds: raw["mac-flap-window"] } : {}),
+    ...(raw["mac-flap-action"] !== undefined ? { action: raw["mac-flap-action"] } : {}),
+    ...(raw["mac-flap-recover"] !== undefined ? { recoverSeconds: raw["mac-flap-recover"] } : {}),
+  };
+  return Object.keys(flap).length ? { macFlap: flap } : {};
 }
 
 const PORT_KEYS = new Set(["tap", "attach", "bond", "members", "netns", "persistent", "mtu", "mac"]);

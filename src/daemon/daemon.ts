@@ -11,6 +11,8 @@
  * steps already taken are undone in reverse, leaving everything as it was.
  */
 import { Bridge } from "../bridge.js";
+import { DEFAULT_FULL_POLICY } from "../core/fdb.js";
+import { DEFAULT_MAC_FLAP, type MacFlapOptions } from "../fdb-guard.js";
 import { applyPortOptionValue, checkPortConfig, type PortConfig } from "../config/port-options.js";
 import { TapbridgeError } from "../errors.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
@@ -102,6 +104,8 @@ export class Daemon {
       ...(config.fdbMaxEntries !== undefined ? { maxFdbEntries: config.fdbMaxEntries } : {}),
       ...(config.groupFwdMask !== undefined ? { groupFwdMask: config.groupFwdMask } : {}),
       ...(config.fdbMaxLearned !== undefined ? { fdbMaxLearned: config.fdbMaxLearned } : {}),
+      ...(config.fdbFullPolicy !== undefined ? { fdbFullPolicy: config.fdbFullPolicy } : {}),
+      ...(config.macFlap !== undefined ? { macFlap: config.macFlap } : {}),
       ...(config.params.stp ? { stp: stpOptions(config.params) } : {}),
       ...(config.vlanFiltering !== undefined ? { vlanFiltering: config.vlanFiltering } : {}),
       ...(config.vlanProtocol !== undefined ? { vlanProtocol: VLAN_PROTOCOLS[config.vlanProtocol] } : {}),
@@ -310,22 +314,39 @@ export class Daemon {
     });
   }
 
-  /** fdb-max-learned, changed in place (absent: no limit but fdb-max-entries). */
+  /**
+   * fdb-max-learned, fdb-full-policy and the mac-flap-* keys, changed in place
+   * (absent: no limit but fdb-max-entries; evict-from-largest-port; the flap defaults).
+   */
   private stepFdbKeys(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
-    const before = managed.config.fdbMaxLearned;
-    if (want.fdbMaxLearned === before) return;
+    const before = { maxLearned: managed.config.fdbMaxLearned, fullPolicy: managed.config.fdbFullPolicy, macFlap: managed.config.macFlap };
+    const after = { maxLearned: want.fdbMaxLearned, fullPolicy: want.fdbFullPolicy, macFlap: want.macFlap };
+    const changed: string[] = [];
+    if (after.maxLearned !== before.maxLearned) changed.push(`fdb-max-learned ${fmt(before.maxLearned)} → ${fmt(after.maxLearned)}`);
+    if (after.fullPolicy !== before.fullPolicy) changed.push(`fdb-full-policy ${fmt(before.fullPolicy)} → ${fmt(after.fullPolicy)}`);
+    const flapText = (f: MacFlapOptions | undefined) => (f ? Object.entries(f).map(([k, v]) => `${k} ${v}`).join(", ") : undefined);
+    if (flapText(after.macFlap) !== flapText(before.macFlap)) changed.push(`mac-flap ${fmt(flapText(before.macFlap))} → ${fmt(flapText(after.macFlap))}`);
+    if (changed.length === 0) return;
+    const apply = (o: typeof before) =>
+      managed.bridge.setFdbOptions({ maxLearned: o.maxLearned ?? 0, fullPolicy: o.fullPolicy ?? DEFAULT_FULL_POLICY, macFlap: { ...DEFAULT_MAC_FLAP, ...o.macFlap } });
     try {
-      managed.bridge.setFdbOptions({ maxLearned: want.fdbMaxLearned ?? 0 });
+      apply(after);
     } catch (error) {
-      throw located(error, want.where && [...want.where, "fdb-max-learned"]);
+      throw located(error, want.where);
     }
-    managed.config = { ...managed.config, ...(want.fdbMaxLearned !== undefined ? { fdbMaxLearned: want.fdbMaxLearned } : {}) };
-    if (want.fdbMaxLearned === undefined) delete managed.config.fdbMaxLearned;
+    const keep = (o: typeof before) => {
+      const config = { ...managed.config, fdbMaxLearned: o.maxLearned, fdbFullPolicy: o.fullPolicy, macFlap: o.macFlap };
+      if (o.maxLearned === undefined) delete config.fdbMaxLearned;
+      if (o.fullPolicy === undefined) delete config.fdbFullPolicy;
+      if (o.macFlap === undefined) delete config.macFlap;
+      managed.config = config;
+    };
+    keep(after);
     steps.push({
-      say: `bridge ${managed.name}: fdb-max-learned ${fmt(before)} → ${fmt(want.fdbMaxLearned)}`,
+      say: `bridge ${managed.name}: ${changed.join(", ")}`,
       undo: () => {
-        managed.bridge.setFdbOptions({ maxLearned: before ?? 0 });
-        managed.config = { ...managed.config, ...(before !== undefined ? { fdbMaxLearned: before } : {}) };
+        apply(before);
+        keep(before);
       },
     });
   }

@@ -75,6 +75,23 @@ bridges:
     expect(problems("bridges:\n  a: {}\n  a: {}\n")[0]).toMatch(/^t\.yaml:3:3: .*[Uu]nique|duplicate/);
   });
 
+  it("reads the FDB keys of tapbridge run's flags (full policy, MAC flap) and refuses bad values", () => {
+    const { config } = parseConfig(
+      "bridges:\n  br0:\n    fdb-max-learned: 500\n    fdb-full-policy: refuse\n    mac-flap-moves: 3\n    mac-flap-action: shutdown\n    mac-flap-recover: 60\n  br1: {}\n",
+      "t.yaml",
+    );
+    const [br0, br1] = config.bridges;
+    expect(br0).toMatchObject({ fdbMaxLearned: 500, fdbFullPolicy: "refuse", macFlap: { moves: 3, action: "shutdown", recoverSeconds: 60 } });
+    expect(br0!.macFlap).not.toHaveProperty("windowSeconds");
+    expect(br1!.fdbFullPolicy).toBeUndefined();
+    expect(br1!.macFlap).toBeUndefined();
+    expect(problems("bridges:\n  br0:\n    fdb-full-policy: lru\n")[0]).toMatch(/^t\.yaml:3:22: bridges\.br0\.fdb-full-policy: .*evict-from-largest-port.*refuse/);
+    expect(problems("bridges:\n  br0:\n    mac-flap-window: 0\n")[0]).toMatch(/^t\.yaml:3:22: bridges\.br0\.mac-flap-window: /);
+    expect(problems("bridges:\n  br0:\n    mac-flap-action: drop\n")[0]).toMatch(/bridges\.br0\.mac-flap-action: .*log.*shutdown/);
+    const again = parseConfig(configToYaml(config), "b").config;
+    expect(again.bridges[0]).toMatchObject({ fdbFullPolicy: "refuse", macFlap: { moves: 3, action: "shutdown", recoverSeconds: 60 } });
+  });
+
   it("save writes YAML that parses back to the same configuration", () => {
     const text = "bridges:\n  br0:\n    interfaces: [eth1]\n    ports:\n      - tap: vm1\n        netns: red\n        persistent: true\n        hairpin: true\n    parameters:\n      ageing-time: 60\n      path-cost: { eth1: 4 }\n";
     const first = parseConfig(text, "a").config;

@@ -66,19 +66,20 @@ function raw(lines: (string | Buffer)[], expect: number): Promise<Record<string,
 describe("reload", () => {
   it("SIGHUP with a valid config applies the difference live and logs what changed", async () => {
     const from = daemon.stderr.length;
-    write(base.replace(`      - tap: ${lab.ifname("t2")}\n        netns: ${b}\n`, `      - tap: ${lab.ifname("t2")}\n        netns: ${b}\n        hairpin: true\n`) + "    fdb-max-learned: 100\n    parameters:\n      ageing-time: 120\n  br1: {}\n");
+    write(base.replace(`      - tap: ${lab.ifname("t2")}\n        netns: ${b}\n`, `      - tap: ${lab.ifname("t2")}\n        netns: ${b}\n        hairpin: true\n`) + "    fdb-max-learned: 100\n    fdb-full-policy: refuse\n    mac-flap-action: shutdown\n    parameters:\n      ageing-time: 120\n  br1: {}\n");
     daemon.child.kill("SIGHUP");
     await daemon.waitForLog("config applied", 15_000, from);
     const applied = daemon.logs().filter((l) => l.msg === "config applied").pop()!;
     expect(applied.changes).toEqual([
       `bridge br0: ageing-time 300 → 120`,
-      `bridge br0: fdb-max-learned (default) → 100`,
+      `bridge br0: fdb-max-learned (default) → 100, fdb-full-policy (default) → refuse, mac-flap (default) → action shutdown`,
       `port ${lab.ifname("t2")}@${b} of br0: hairpin (default) → true`,
       "bridge br1 added",
     ]);
     expect(JSON.parse((await daemon.cli(["status"])).stdout).bridges).toHaveLength(2);
     expect((await daemon.cli(["show"])).stdout).toMatch(/^br1\t/m);
     expect((await daemon.cli(["link", "show", "-d"])).stdout).toMatch(new RegExp(`${lab.ifname("t2")}@${b}:[^\\n]*\\n    hairpin on`));
+    expect((await daemon.cli(["save"])).stdout).toMatch(/fdb-full-policy: refuse\n(.*\n)*?\s+mac-flap-action: shutdown/);
     const r = await daemon.cli(["reload"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("no changes\n");
