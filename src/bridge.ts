@@ -48,6 +48,7 @@ import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } fro
 import { FdbGuard, type MacFlapOptions, type MacFlapSettings } from "./fdb-guard.js";
 import { FdbEvents } from "./fdb-events.js";
 import { FdbSweeper, StormWatch } from "./maintenance.js";
+import { LocalAddresses } from "./local-addresses.js";
 import { BridgeStp, checkStpPortSettings, type StpOptions, type StpPortSettings, type StpStatus } from "./stp/bridge-stp.js";
 import type { StpPortStatus } from "./stp/engine.js";
 import { BondPort } from "./ports/bond-port.js";
@@ -273,6 +274,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   private configuredAgeingMs: number;
   private readonly stp: BridgeStp;
   private readonly bonds: BridgeBonds;
+  /** The host port's MAC as local entries (host ports only: Port.self). */
+  readonly localAddresses: LocalAddresses;
 
   constructor(options: BridgeOptions = {}) {
     super();
@@ -316,8 +319,9 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       name: this.name,
       log: this.log,
       scheduler: this.scheduler,
-      portAt: (i) => this.portsByIndex[i],
-      ports: () => this.ports,
+      // The host port is no spanning tree port, as Linux's bridge device is not.
+      portAt: (i) => (this.portsByIndex[i]?.self ? undefined : this.portsByIndex[i]),
+      ports: () => this.ports.filter((p) => !p.self),
       linkUp: (i) => !this.linkDown[i],
       applyState: (i, state) => this.applyStpState(i, state),
       transmit: (i, frame) => this.sendControlFrame(i, frame),
@@ -355,6 +359,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       setVerdicts: (verdict) => (this.decider.config.ingressVerdict = verdict),
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     });
+    this.localAddresses = new LocalAddresses(this);
   }
 
   // ── ports ────────────────────────────────────────────────────────────
@@ -413,7 +418,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (port instanceof NativePort) this.linkFollower()?.track(port);
     this.log.info("port added", { port: port.label, kind: port.kind, index, mtu: port.mtu, mac: port.mac });
     this.emit("port-added", { port: port.label, index, kind: port.kind });
-    this.stp.portAdded(port, stpSettings(settings));
+    if (!port.self) this.stp.portAdded(port, stpSettings(settings));
     if (startsDown) this.setPortLink(port, false, "carrier");
     if (port instanceof BondPort) this.bonds.start(port);
     return port;
@@ -437,7 +442,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
 
   private detach(port: Port, undo = false): void {
     const index = port.index;
-    this.stp.portRemoved(port);
+    if (!port.self) this.stp.portRemoved(port);
     this.portTable.flags[index] = 0;
     this.portTable.state[index] = PortState.disabled;
     this.portTable.recompute();
@@ -497,7 +502,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       this.bonds.configure(port, settings.bond);
     }
     this.applySettings(port, settings, true);
-    this.stp.setPortSettings(port, stpSettings(settings));
+    if (!port.self) this.stp.setPortSettings(port, stpSettings(settings));
   }
 
   /** Checks made before anything changes (or a port is opened). */

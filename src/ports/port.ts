@@ -71,6 +71,15 @@ export abstract class Port {
 
   constructor(readonly name: string) {}
 
+  /**
+   * The bridge's own interface in the host (Linux's bridge device, "self"):
+   * its MAC is a local FDB entry, and it is no spanning tree port.
+   * io/host-port.ts.
+   */
+  get self(): boolean {
+    return false;
+  }
+
   /** "tap0", or "tap0@blue" when in another namespace. */
   get label(): string {
     return this.name;
