@@ -36,6 +36,22 @@ function number(word: string, what: string): number {
 
 const json = (value: unknown) => JSON.stringify(value) + "\n";
 
+const HOST_PORT_FLAGS: Record<string, FlagSpec> = {
+  "host-port": { type: "boolean", help: "give the bridge its own interface in the host (a TAP named like the bridge)" },
+  "host-mac": { type: "string", value: "MAC", help: "its MAC: an address, stable (default: from the machine id and the name) or lowest-port (Linux's rule)" },
+  "host-netns": { type: "string", value: "NETNS", help: "the namespace it lives in (default: the daemon's)" },
+};
+
+function hostPortParam(flags: Parsed): true | { mac?: string; netns?: string } | undefined {
+  const mac = flags["host-mac"] as string | undefined;
+  const netns = flags["host-netns"] as string | undefined;
+  if (!flags["host-port"]) {
+    if (mac !== undefined || netns !== undefined) throw new UsageError("--host-mac and --host-netns go with --host-port");
+    return undefined;
+  }
+  return mac === undefined && netns === undefined ? true : { ...(mac !== undefined ? { mac } : {}), ...(netns !== undefined ? { netns } : {}) };
+}
+
 const simple =
   (method: string, build: (a: string[]) => Record<string, unknown>): Run =>
   async (socket, a) => {
@@ -76,7 +92,16 @@ export const BRCTL_VERBS: Record<string, BrctlVerb> = {
       return flags.json ? json(view) : formatShowstp(view);
     },
   },
-  addbr: { args: "BRIDGE", help: "create a bridge", count: 1, run: simple("addbr", (a) => ({ bridge: a[0] })) },
+  addbr: {
+    args: "BRIDGE [--host-port [--host-mac MAC|stable|lowest-port] [--host-netns NETNS]]",
+    help: "create a bridge; --host-port also gives it its interface in the host, named like it, as Linux's bridge device",
+    count: 1,
+    flags: HOST_PORT_FLAGS,
+    run: async (socket, a, flags) => {
+      const host = hostPortParam(flags);
+      await call(socket, "addbr", { bridge: a[0], ...(host ? { host_port: host } : {}) });
+    },
+  },
   delbr: { args: "BRIDGE", help: "delete a bridge", count: 1, run: simple("delbr", (a) => ({ bridge: a[0] })) },
   addif: {
     args: "BRIDGE IFNAME[@NETNS][:OPT]...",
@@ -107,6 +132,17 @@ export const BRCTL_VERBS: Record<string, BrctlVerb> = {
   setpathcost: { args: "BRIDGE PORT COST", help: "STP path cost of a port", count: 3, run: simple("setpathcost", (a) => ({ bridge: a[0], port: a[1], cost: number(a[2]!, "the path cost") })) },
   setportprio: { args: "BRIDGE PORT PRIORITY", help: "STP priority of a port (0 to 63)", count: 3, run: simple("setportprio", (a) => ({ bridge: a[0], port: a[1], priority: number(a[2]!, "the port priority") })) },
   hairpin: { args: "BRIDGE PORT on|off", help: "hairpin mode of a port", count: 3, run: simple("hairpin", (a) => ({ bridge: a[0], port: a[1], on: onOff(a[2]!, "hairpin") })) },
+  "host-port": {
+    args: "BRIDGE add|del [--host-mac MAC] [--host-netns NETNS]",
+    help: "give a bridge its interface in the host, or take it away (not brctl's: Linux's bridge always has one)",
+    count: 2,
+    flags: { "host-mac": HOST_PORT_FLAGS["host-mac"]!, "host-netns": HOST_PORT_FLAGS["host-netns"]! },
+    run: async (socket, a, flags) => {
+      if (a[1] === "del") return void (await call(socket, "hostport.del", { bridge: a[0] }));
+      if (a[1] !== "add") throw new UsageError(`host-port takes add or del, not "${a[1]}"`);
+      await call(socket, "hostport.add", { bridge: a[0], host_port: hostPortParam({ ...flags, "host-port": true })! });
+    },
+  },
 };
 
 export async function brctlCommand(verb: string, argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import { call, CLIENT_FLAGS, socketPath } from "./client.js";
 export const DAEMON_FLAGS: Record<string, FlagSpec> = {
   config: { type: "string", short: "c", value: "FILE", help: `config file (default ${DEFAULT_CONFIG} when it exists; none: start as an empty switch)` },
   socket: { type: "string", value: "PATH", help: "control socket (default: the config's control.socket, or /run/tapbridge/tapbridge.sock)" },
+  "runtime-dir": { type: "string", value: "DIR", help: "networks' state file and dnsmasq's files (default: the control socket's directory)" },
   "log-level": { type: "string", value: "LEVEL", help: "trace, debug, info (default), warn, error or silent" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -31,6 +32,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
   const service = new Service({
     ...(configFile ? { configFile } : {}),
     ...(flags.socket ? { socket: flags.socket as string } : {}),
+    ...(flags["runtime-dir"] ? { runtimeDir: flags["runtime-dir"] as string } : {}),
     logger,
     version: version(),
   });
@@ -41,9 +43,10 @@ export async function daemonCommand(argv: string[]): Promise<number> {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
       process.off("SIGHUP", onHup);
-      service.stop();
-      logger.info("daemon stopped", {});
-      resolve(0);
+      void service.stop().then(() => {
+        logger.info("daemon stopped", {});
+        resolve(0);
+      });
     };
     const onInt = () => stop("SIGINT");
     const onTerm = () => stop("SIGTERM");

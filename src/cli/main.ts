@@ -8,17 +8,19 @@ import { daemonCommand, reloadCommand, saveCommand, statusCommand } from "./daem
 import { BRCTL_VERBS, brctlCommand } from "./brctl.js";
 import { bridgeCommand } from "./bridge-cmd.js";
 import { bondCommand } from "./bond-cmd.js";
+import { NET_VERBS, netCommand } from "./net.js";
 
 const VERBS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   run: { help: "run a bridge in the foreground from flags (like brctl addbr + addif)", run: runCommand },
   demo: { help: "bridge three namespaces through TAP ports, ping, iperf3, show the MAC table", run: demoCommand },
   bench: { help: "measure tapbridge against the kernel bridge (and Open vSwitch) in namespaces", run: benchCommand },
   daemon: { help: "run bridges from a config file, managed through a control socket", run: daemonCommand },
-  ...Object.fromEntries(Object.entries(BRCTL_VERBS).map(([verb, v]) => [verb, { help: `${v.help} (brctl ${verb})`, run: (argv: string[]) => brctlCommand(verb, argv) }])),
+  ...Object.fromEntries(Object.entries(BRCTL_VERBS).map(([verb, v]) => [verb, { help: verb === "host-port" ? v.help : `${v.help} (brctl ${verb})`, run: (argv: string[]) => brctlCommand(verb, argv) }])),
   fdb: { help: "forwarding entries: show, add, del (bridge fdb)", run: (argv) => bridgeCommand("fdb", argv) },
   link: { help: "bridge ports: show, set (bridge link)", run: (argv) => bridgeCommand("link", argv) },
   vlan: { help: "port VLANs: show, add, del (bridge vlan)", run: (argv) => bridgeCommand("vlan", argv) },
   bond: { help: "bonds: members, active member, hash buckets, LACP (as ovs-appctl bond/show)", run: bondCommand },
+  ...Object.fromEntries(Object.entries(NET_VERBS).map(([verb, v]) => [verb, { help: v.help, run: (argv: string[]) => netCommand(verb, argv) }])),
   save: { help: "print the daemon's running configuration as YAML", run: saveCommand },
   reload: { help: "make the daemon re-read its config file (as SIGHUP)", run: reloadCommand },
   status: { help: "the daemon's pid, version and bridges", run: statusCommand },

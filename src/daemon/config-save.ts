@@ -6,6 +6,8 @@
  */
 import { stringify } from "yaml";
 import { DEFAULT_PARAMS, type BridgeConfig, type DaemonConfig, type PortEntry } from "./config.js";
+import type { HostPortConfig } from "./host-port.js";
+import type { NetworkConfig } from "./networks/config.js";
 
 export function configToYaml(config: DaemonConfig, onlyBridge?: string): string {
   const doc: Record<string, unknown> = {};
@@ -17,7 +19,45 @@ export function configToYaml(config: DaemonConfig, onlyBridge?: string): string 
   const bridges: Record<string, unknown> = {};
   for (const b of config.bridges) if (onlyBridge === undefined || b.name === onlyBridge) bridges[b.name] = bridgeToObject(b);
   doc.bridges = bridges;
+  const networks = (config.networks ?? []).filter((n) => onlyBridge === undefined || n.bridge === onlyBridge);
+  if (networks.length) doc.networks = Object.fromEntries(networks.map((n) => [n.name, networkToObject(n)]));
   return stringify(doc, { lineWidth: 0 });
+}
+
+/** One network as the `networks:` section holds it (net-dumpxml's YAML). */
+export function networkToYaml(n: NetworkConfig): string {
+  return stringify({ networks: { [n.name]: networkToObject(n) } }, { lineWidth: 0 });
+}
+
+function networkToObject(n: NetworkConfig): Record<string, unknown> {
+  return {
+    mode: n.mode,
+    bridge: n.bridge,
+    ...(n.autostart ? {} : { autostart: false }),
+    ...(n.addresses.length ? { addresses: [...n.addresses] } : {}),
+    ...(n.uplink !== undefined ? { uplink: n.uplink } : {}),
+    ...(n.moveAddresses ? { "move-addresses": true } : {}),
+    ...(n.renameUplink !== undefined ? { "rename-uplink": n.renameUplink } : {}),
+    ...(n.mode === "route" && n.proxyArp !== (n.uplink !== undefined) ? { "proxy-arp": n.proxyArp } : {}),
+    ...(n.dhcp
+      ? {
+          dhcp: {
+            start: n.dhcp.start,
+            end: n.dhcp.end,
+            ...(n.dhcp.leaseTime !== 3600 ? { "lease-time": n.dhcp.leaseTime } : {}),
+            ...(n.dhcp.hosts.length ? { hosts: n.dhcp.hosts.map((h) => ({ ...h })) } : {}),
+          },
+        }
+      : {}),
+    ...(!n.dns && n.mode !== "bridge" && n.mode !== "isolated" ? { dns: false } : {}),
+    ...(n.domain !== undefined ? { domain: n.domain } : {}),
+    ...(n.private ? { private: true } : {}),
+  };
+}
+
+function hostPortToObject(h: HostPortConfig): Record<string, unknown> | true {
+  const out = { ...(h.netns ? { netns: h.netns } : {}), ...(h.mac !== "stable" ? { mac: h.mac } : {}), ...(h.mtu !== undefined ? { mtu: h.mtu } : {}), ...h.options };
+  return Object.keys(out).length ? out : true;
 }
 
 function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
@@ -50,6 +90,7 @@ function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
   if (b.groupFwdMask !== undefined) out["group-fwd-mask"] = b.groupFwdMask;
   if (b.vlanFiltering !== undefined) out["vlan-filtering"] = b.vlanFiltering;
   if (b.vlanProtocol !== undefined) out["vlan-protocol"] = b.vlanProtocol;
+  if (b.hostPort) out["host-port"] = hostPortToObject(b.hostPort);
   return out;
 }
 

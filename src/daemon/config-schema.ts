@@ -8,12 +8,14 @@
  * `attach-patterns`, and bridge keys. Every object is strict: an unknown key
  * is an error, never silently ignored.
  *
- * Top-level sections are independent objects, so later areas add theirs
- * (e.g. `networks:` for host-only/NAT presets) beside `bridges:`.
+ * Top-level sections are independent objects: `networks:` (host-only, NAT,
+ * routed, bridged, isolated presets; networks/config.ts) sits beside
+ * `bridges:`, and a bridge's own interface in the host is its `host-port:`.
  */
 import { z } from "zod";
 import { PORT_OPTIONS } from "../config/port-options.js";
 import { LEVELS } from "../log.js";
+import { networkNameSchema, networkSchema } from "./networks/config.js";
 
 const ifname = z.string().regex(/^[^\s/:@]{1,15}$/, "must be an interface name of 1 to 15 characters without spaces, '/', ':' or '@'");
 const ifnameAtNetns = z.string().regex(/^[^\s/:@]{1,15}(@[A-Za-z0-9_.\/-]+)?$/, "must be NAME or NAME@NETNS (an interface name of 1 to 15 characters)");
@@ -73,6 +75,27 @@ export const parametersSchema = z.strictObject({
   "port-priority": z.record(ifnameAtNetns, int(0, 63)).optional(),
 });
 
+/** The VLAN options a host port takes (its own PVID and VIDs, as `bridge vlan … self`). */
+export const HOST_PORT_VLAN_KEYS = ["access", "trunk", "native", "pvid", "vlans", "untagged"] as const;
+
+/** `host-port: true`, or its namespace, MAC (or how it is chosen), MTU and VLANs. */
+export function hostPortSchema() {
+  const vlans: Record<string, z.ZodType> = {};
+  for (const spec of PORT_OPTIONS) if ((HOST_PORT_VLAN_KEYS as readonly string[]).includes(spec.name)) vlans[spec.name] = portOptionType(spec).optional();
+  return z.union([
+    z.boolean(),
+    z.strictObject({
+      netns: z.string().regex(/^[A-Za-z0-9_.\/-]+$/, "must be a network namespace name (ip netns) or a path").optional(),
+      mac: z
+        .string()
+        .regex(/^([0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}|stable|uplink|lowest-port)$/, "must be a MAC address, or stable, uplink or lowest-port")
+        .optional(),
+      mtu: int(68, 65535).optional(),
+      ...vlans,
+    }),
+  ]);
+}
+
 export const bridgeSchema = z.strictObject({
   interfaces: z.array(ifnameAtNetns).optional(),
   ports: z.array(z.lazy(portEntrySchema)).optional(),
@@ -90,6 +113,7 @@ export const bridgeSchema = z.strictObject({
   "vlan-filtering": z.boolean().optional(),
   // As iproute2 writes it (vlan_protocol 802.1Q) or lower case.
   "vlan-protocol": z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(["802.1q", "802.1ad"])).optional(),
+  "host-port": z.lazy(hostPortSchema).optional(),
 });
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:9469 or [::1]:9469");
@@ -104,6 +128,7 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(Object.keys(LEVELS) as [string, ...string[]]).optional() }).optional(),
   metrics: z.strictObject({ listen: listen.optional() }).optional(),
   bridges: z.record(ifname, bridgeSchema.nullable()).optional(),
+  networks: z.record(networkNameSchema, networkSchema).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -17,7 +17,9 @@ import type { FullPolicy } from "../core/fdb.js";
 import { TapbridgeError } from "../errors.js";
 import type { MacFlapOptions } from "../fdb-guard.js";
 import type { LevelName } from "../log.js";
-import { configSchema, type RawBridge, type RawPortEntry } from "./config-schema.js";
+import { configSchema, HOST_PORT_VLAN_KEYS, type RawBridge, type RawPortEntry } from "./config-schema.js";
+import type { HostPortConfig } from "./host-port.js";
+import { checkNetworks, NETWORK_KEYS, normalizeNetwork, type NetworkConfig } from "./networks/config.js";
 
 export type KeyPath = (string | number)[];
 
@@ -74,6 +76,10 @@ export interface BridgeConfig {
   groupFwdMask?: number;
   vlanFiltering?: boolean;
   vlanProtocol?: "802.1q" | "802.1ad";
+  /** The bridge's own interface in the host (`host-port:`), when it has one of its own accord (a network may imply one). */
+  hostPort?: HostPortConfig;
+  /** Set on a bridge a network created because `bridges:` does not list it: the network's to remove, never written by save. */
+  createdBy?: string;
   where?: KeyPath;
 }
 
@@ -85,6 +91,8 @@ export interface DaemonConfig {
   /** HOST:PORT for Prometheus metrics; absent = off. */
   metricsListen?: string;
   bridges: BridgeConfig[];
+  /** `networks:` — host-only, NAT, routed, bridged and isolated networks (daemon/networks/). */
+  networks?: NetworkConfig[];
 }
 
 /** A config that cannot be used; `message` holds one line per problem, each located. */
@@ -208,9 +216,11 @@ function unionHint(issue: z.core.$ZodIssue & { code: "invalid_union" }): string 
 function knownKeysHint(path: KeyPath): string {
   const last = path[path.length - 1];
   const depth = path.length;
-  if (depth === 0) return " (known: control, log, metrics, bridges)";
+  if (depth === 0) return " (known: control, log, metrics, bridges, networks)";
   if (depth === 2 && path[0] === "bridges")
-    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, fdb-full-policy, mac-flap-moves, mac-flap-window, mac-flap-action, mac-flap-recover, group-fwd-mask, vlan-filtering, vlan-protocol)";
+    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, fdb-full-policy, mac-flap-moves, mac-flap-window, mac-flap-action, mac-flap-recover, group-fwd-mask, vlan-filtering, vlan-protocol, host-port)";
+  if (depth === 2 && path[0] === "networks") return ` (known: ${NETWORK_KEYS})`;
+  if (depth === 3 && path[0] === "bridges" && last === "host-port") return ` (known: netns, mac, mtu, ${HOST_PORT_VLAN_KEYS.join(", ")})`;
   if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
   if (typeof last === "number" && path[path.length - 2] === "ports")
     return ` (known: tap, attach, netns, persistent, mtu, mac, bond, members, ${PORT_OPTIONS.map((o) => o.name).join(", ")})`;
@@ -238,6 +248,10 @@ function normalize(raw: z.infer<typeof configSchema>, source: ConfigSource): Dae
     }
     bridges.push(bridge);
   }
+  const networks: NetworkConfig[] = [];
+  const problem = (path: KeyPath, sentence: string, atKey = false) => problems.push(source.problem(path, sentence, atKey));
+  for (const [name, rawNetwork] of Object.entries(raw.networks ?? {})) networks.push(normalizeNetwork(name, rawNetwork, ["networks", name], problem));
+  checkNetworks(networks, bridges, problem);
   if (problems.length) throw new ConfigError(problems);
   return {
     ...(raw.control?.socket ? { socket: raw.control.socket } : {}),
@@ -245,6 +259,7 @@ function normalize(raw: z.infer<typeof configSchema>, source: ConfigSource): Dae
     ...(raw.log?.level ? { logLevel: raw.log.level as LevelName } : {}),
     ...(raw.metrics?.listen ? { metricsListen: raw.metrics.listen } : {}),
     bridges,
+    networks,
   };
 }
 
@@ -299,6 +314,7 @@ function normalizeBridge(name: string, raw: RawBridge, source: ConfigSource, pro
     ...(raw["group-fwd-mask"] !== undefined ? { groupFwdMask: raw["group-fwd-mask"] } : {}),
     ...(raw["vlan-filtering"] !== undefined ? { vlanFiltering: raw["vlan-filtering"] } : {}),
     ...(raw["vlan-protocol"] !== undefined ? { vlanProtocol: raw["vlan-protocol"] } : {}),
+    ...(raw["host-port"] !== undefined && raw["host-port"] !== false ? { hostPort: hostPortConfig(raw["host-port"], [...at, "host-port"], source, problems) } : {}),
     where: at,
   };
 }
@@ -312,6 +328,28 @@ function macFlapOf(raw: RawBridge): { macFlap?: MacFlapOptions } {
     ...(raw["mac-flap-recover"] !== undefined ? { recoverSeconds: raw["mac-flap-recover"] } : {}),
   };
   return Object.keys(flap).length ? { macFlap: flap } : {};
+}
+
+function hostPortConfig(raw: NonNullable<RawBridge["host-port"]>, at: KeyPath, source: ConfigSource, problems: string[]): HostPortConfig {
+  const o = raw === true ? {} : (raw as Exclude<typeof raw, boolean>);
+  const options: Record<string, unknown> = {};
+  const config: PortConfig = {};
+  for (const key of HOST_PORT_VLAN_KEYS) {
+    const value = (o as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    try {
+      applyPortOptionValue(config, key, value);
+      options[key] = value;
+    } catch (error) {
+      problems.push(source.problem([...at, key], (error as Error).message));
+    }
+  }
+  try {
+    checkPortConfig(config);
+  } catch (error) {
+    problems.push(source.problem(at, `host port: ${(error as Error).message}`));
+  }
+  return { ...(o.netns ? { netns: o.netns } : {}), mac: o.mac ?? "stable", ...(o.mtu !== undefined ? { mtu: o.mtu } : {}), options, config };
 }
 
 const PORT_KEYS = new Set(["tap", "attach", "bond", "members", "netns", "persistent", "mtu", "mac"]);

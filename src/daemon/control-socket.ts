@@ -190,7 +190,8 @@ function errorReply(id: string | number | null, code: number, message: string, d
 }
 
 /** Whether something accepts connections on this socket path. */
-function answers(path: string): Promise<boolean> {
+/** Whether a daemon listens on the socket at `path`. */
+export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once("connect", () => {

@@ -15,15 +15,27 @@ import { DEFAULT_FULL_POLICY } from "../core/fdb.js";
 import { DEFAULT_MAC_FLAP, type MacFlapOptions } from "../fdb-guard.js";
 import { applyPortOptionValue, checkPortConfig, type PortConfig } from "../config/port-options.js";
 import { TapbridgeError } from "../errors.js";
+import { HostPort } from "../io/host-port.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import type { NativeBinding } from "../io/native-binding.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Port } from "../ports/port.js";
 import { BondPort } from "../ports/bond-port.js";
 import type { StpOptions } from "../stp/bridge-stp.js";
+import type { PortVlanSpec } from "../core/vlan-spec.js";
+import { exec, netnsPrefix } from "./exec.js";
 import { DEFAULT_PARAMS, type BridgeConfig, type BridgeParams, type DaemonConfig, type KeyPath, type PortEntry } from "./config.js";
+import { chooseMac, lowestPortMac, type HostPortConfig } from "./host-port.js";
 
-export type PortOrigin = "config" | "cli" | "auto";
+/** Who asked for a port: the config file, the CLI, an attach pattern, or a network (its uplink, its host port). */
+export type PortOrigin = "config" | "cli" | "auto" | "network";
+
+/** A bridge's own interface in the host (io/host-port.ts). */
+export interface ManagedHost {
+  port: HostPort;
+  config: HostPortConfig;
+  origin: PortOrigin;
+}
 
 export interface ManagedPort {
   entry: PortEntry;
@@ -33,6 +45,11 @@ export interface ManagedPort {
 
 export class ManagedBridge {
   readonly ports = new Map<string, ManagedPort>();
+  host: ManagedHost | undefined;
+  /** The network running on this bridge, if any (daemon/networks). */
+  network: string | undefined;
+  /** Settings ports take unless their own options say otherwise (a private network's `isolated`). */
+  portDefaults: PortConfig = {};
   constructor(
     readonly bridge: Bridge,
     public config: BridgeConfig,
@@ -52,6 +69,8 @@ export class ManagedBridge {
 export interface DaemonOptions {
   logger?: Logger;
   native?: NativeBinding | (() => NativeBinding);
+  /** Change a host port's device MAC (Linux's lowest-port rule follows the ports); runs `ip link set` by default. */
+  setDeviceMac?: (netns: string | undefined, ifname: string, mac: string) => Promise<void>;
 }
 
 /** One step of a change, with its undo. */
@@ -67,10 +86,12 @@ export class Daemon {
   readonly bridges = new Map<string, ManagedBridge>();
   readonly log: Logger;
   private readonly native: DaemonOptions["native"];
+  private readonly setDeviceMac: NonNullable<DaemonOptions["setDeviceMac"]>;
 
   constructor(options: DaemonOptions = {}) {
     this.log = options.logger ?? silentLogger;
     this.native = options.native;
+    this.setDeviceMac = options.setDeviceMac ?? setMacWithIp;
   }
 
   bridge(name: string): ManagedBridge {
@@ -79,9 +100,9 @@ export class Daemon {
     return b;
   }
 
-  /** Which bridge has a port of this label, if any. */
+  /** Which bridge has a port of this label (or this host port), if any. */
   ownerOf(label: string): ManagedBridge | undefined {
-    for (const b of this.bridges.values()) if (b.ports.has(label)) return b;
+    for (const b of this.bridges.values()) if (b.ports.has(label) || b.host?.port.label === label) return b;
     return undefined;
   }
 
@@ -91,8 +112,11 @@ export class Daemon {
     return this.transaction((steps) => this.stepAddBridge(config, steps));
   }
 
-  deleteBridge(name: string): string[] {
-    return this.transaction((steps) => this.stepDeleteBridge(this.bridge(name), steps));
+  /** Delete a bridge; one a network runs on is the network's (`byNetwork`: the network itself, stopping). */
+  deleteBridge(name: string, byNetwork = false): string[] {
+    const managed = this.bridge(name);
+    if (managed.network && !byNetwork) throw new TapbridgeError("EBUSY", `bridge ${name} carries network ${managed.network}: stop the network first (tapbridge net-destroy ${managed.network})`);
+    return this.transaction((steps) => this.stepDeleteBridge(managed, steps));
   }
 
   private stepAddBridge(config: BridgeConfig, steps: Step[]): void {
@@ -122,18 +146,153 @@ export class Daemon {
         this.bridges.delete(config.name);
       },
     });
+    bridge.on("port-added", () => this.followLowestPort(managed));
+    bridge.on("port-removed", () => this.followLowestPort(managed));
     Object.assign(managed.config.pathCost, config.pathCost);
     Object.assign(managed.config.portPriority, config.portPriority);
+    delete managed.config.hostPort;
+    if (config.hostPort) this.stepAddHostPort(managed, config.hostPort, "config", steps);
     for (const entry of config.ports) this.stepAddPort(managed, entry, "config", steps);
   }
 
   private stepDeleteBridge(managed: ManagedBridge, steps: Step[]): void {
     // Ports first, each undoable; then the (empty) bridge, re-created on undo.
     for (const p of [...managed.ports.values()]) this.stepDeletePort(managed, p, steps);
-    const config = { ...managed.config, ports: [] };
+    if (managed.host) this.stepRemoveHostPort(managed, steps);
+    const { hostPort: _, ...rest } = managed.config;
+    const config = { ...rest, ports: [] };
     managed.bridge.close();
     this.bridges.delete(managed.name);
     steps.push({ say: `bridge ${managed.name} deleted`, undo: () => this.stepAddBridge(config, []) });
+  }
+
+  // ── host port ───────────────────────────────────────────────────────
+
+  /** Give a bridge its own interface in the host (`uplinkMac`: what `mac: uplink` means, from a network). */
+  addHostPort(bridgeName: string, config: HostPortConfig, origin: PortOrigin = "cli", uplinkMac?: string): string[] {
+    const managed = this.bridge(bridgeName);
+    return this.transaction((steps) => this.stepAddHostPort(managed, config, origin, steps, uplinkMac));
+  }
+
+  removeHostPort(bridgeName: string, byNetwork = false): string[] {
+    const managed = this.bridge(bridgeName);
+    if (!managed.host) throw new TapbridgeError("ENOENT", `bridge ${bridgeName} has no host port`);
+    if (managed.network && !byNetwork) throw new TapbridgeError("EBUSY", `the host port of ${bridgeName} carries network ${managed.network}: stop the network first (tapbridge net-destroy ${managed.network})`);
+    return this.transaction((steps) => this.stepRemoveHostPort(managed, steps));
+  }
+
+  private stepAddHostPort(managed: ManagedBridge, config: HostPortConfig, origin: PortOrigin, steps: Step[], uplinkMac?: string): void {
+    if (managed.host) throw new TapbridgeError("EEXIST", `bridge ${managed.name} already has a host port (${managed.host.port.label})`);
+    const label = config.netns ? `${managed.name}@${config.netns}` : managed.name;
+    const owner = this.ownerOf(label);
+    if (owner) throw new TapbridgeError("EBUSY", `interface ${label} is a port of bridge ${owner.name}: the host port of ${managed.name} needs that name`);
+    const mac = chooseMac(config.mac, managed.name, managed.bridge, uplinkMac);
+    const port = new HostPort({ name: managed.name, ...(config.netns ? { netns: config.netns } : {}), mac, ...(config.mtu ? { mtu: config.mtu } : {}) });
+    try {
+      managed.bridge.addPort(port, { ...config.config });
+    } catch (error) {
+      throw located(error, managed.config.where && [...managed.config.where, "host-port"]);
+    }
+    managed.host = { port, config, origin };
+    if (origin === "config" || origin === "cli") managed.config = { ...managed.config, hostPort: config };
+    this.refreshStpAddress(managed);
+    this.log.info("host port added", { bridge: managed.name, port: port.label, mac: port.mac });
+    steps.push({ say: `host port ${port.label} (${port.mac}) added to ${managed.name}`, undo: () => this.removeHostQuietly(managed) });
+  }
+
+  private stepRemoveHostPort(managed: ManagedBridge, steps: Step[]): void {
+    const host = managed.host;
+    if (!host) return;
+    this.removeHostQuietly(managed);
+    steps.push({ say: `host port ${host.port.label} removed from ${managed.name}`, undo: () => this.stepAddHostPort(managed, host.config, host.origin, [], host.port.mac) });
+  }
+
+  private removeHostQuietly(managed: ManagedBridge): void {
+    const host = managed.host;
+    if (!host) return;
+    managed.host = undefined;
+    const { hostPort: _, ...rest } = managed.config;
+    managed.config = rest;
+    if (!managed.bridge.isClosed && host.port.index >= 0) managed.bridge.removePort(host.port, "deleted");
+  }
+
+  /**
+   * A reload's `host-port:` for a bridge that runs: added, removed (unless a network runs on it: then the network
+   * keeps it), VLANs changed in place, or — another namespace, MAC or MTU — opened afresh when no network uses it.
+   * A bridge a network created becomes the file's when the file lists it.
+   */
+  private stepHostPortKey(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
+    if (managed.config.createdBy) {
+      const by = managed.config.createdBy;
+      delete managed.config.createdBy;
+      steps.push({ say: "", undo: () => (managed.config = { ...managed.config, createdBy: by }) });
+    }
+    const host = managed.host;
+    const next = want.hostPort;
+    if (!next) {
+      if (!host || (host.origin !== "config" && host.origin !== "cli")) return;
+      if (managed.network) {
+        const origin = host.origin;
+        host.origin = "network";
+        const { hostPort: _, ...rest } = managed.config;
+        managed.config = rest;
+        steps.push({ say: "", undo: () => ((host.origin = origin), (managed.config = { ...managed.config, hostPort: host.config })) });
+        return;
+      }
+      this.stepRemoveHostPort(managed, steps);
+      return;
+    }
+    if (!host) return this.stepAddHostPort(managed, next, "config", steps);
+    if (host.config.netns !== next.netns || host.config.mtu !== next.mtu || host.config.mac !== next.mac) {
+      if (managed.network) {
+        throw located(new TapbridgeError("EBUSY", `the host port of bridge ${managed.name} carries network ${managed.network}: stop it (tapbridge net-destroy ${managed.network}) to change the host port's namespace, MAC or MTU`), want.where && [...want.where, "host-port"]);
+      }
+      this.stepRemoveHostPort(managed, steps);
+      return this.stepAddHostPort(managed, next, "config", steps);
+    }
+    if (!sameOptions(host.config.options, next.options)) this.stepHostVlans(managed, next, steps);
+    const origin = host.origin;
+    host.origin = "config";
+    managed.config = { ...managed.config, hostPort: next };
+    steps.push({ say: "", undo: () => (host.origin = origin) });
+  }
+
+  /** The host port's VLANs (a reload that changes `host-port:` VLAN keys; `bridge vlan … self`). */
+  private stepHostVlans(managed: ManagedBridge, config: HostPortConfig, steps: Step[]): void {
+    const host = managed.host!;
+    const before = host.config;
+    managed.bridge.setPortVlans(host.port, pickVlans(config));
+    host.config = config;
+    if (managed.config.hostPort) managed.config = { ...managed.config, hostPort: config };
+    steps.push({
+      say: `host port ${host.port.label} of ${managed.name}: VLANs ${fmt(before.options)} → ${fmt(config.options)}`,
+      undo: () => {
+        managed.bridge.setPortVlans(host.port, pickVlans(before));
+        host.config = before;
+        if (managed.config.hostPort) managed.config = { ...managed.config, hostPort: before };
+      },
+    });
+  }
+
+  /** With STP on, the bridge identifier carries the host port's MAC, as Linux's carries the bridge device's. */
+  private refreshStpAddress(managed: ManagedBridge): void {
+    const mac = managed.host?.port.mac;
+    if (mac && managed.config.params.stp) managed.bridge.setStp({ ...stpOptions(managed.config.params), address: mac });
+  }
+
+  /** Linux's lowest-port rule: the host port's MAC follows the bridge's attached interfaces. */
+  private followLowestPort(managed: ManagedBridge): void {
+    const host = managed.host;
+    if (!host || host.config.mac !== "lowest-port" || host.port.index < 0 || managed.bridge.isClosed) return;
+    const mac = lowestPortMac(managed.bridge);
+    if (!mac || mac === host.port.mac) return;
+    const was = host.port.mac;
+    managed.bridge.localAddresses.setMac(host.port, mac);
+    this.refreshStpAddress(managed);
+    this.log.info("host port MAC follows the lowest port MAC", { bridge: managed.name, port: host.port.label, from: was, to: mac });
+    this.setDeviceMac(host.port.netns, host.port.name, mac).catch((error: unknown) =>
+      this.log.warn("host port MAC not changed on the device", { bridge: managed.name, port: host.port.label, mac, err: error }),
+    );
   }
 
   // ── ports ───────────────────────────────────────────────────────────
@@ -151,9 +310,13 @@ export class Daemon {
     return this.transaction((steps) => this.stepAddPort(managed, entry, origin, steps));
   }
 
-  deletePort(bridgeName: string, label: string): string[] {
+  deletePort(bridgeName: string, label: string, byNetwork = false): string[] {
     const managed = this.bridge(bridgeName);
-    return this.transaction((steps) => this.stepDeletePort(managed, managed.port(label), steps));
+    const p = managed.port(label);
+    if (p.origin === "network" && !byNetwork) {
+      throw new TapbridgeError("EBUSY", `${p.entry.label} is the uplink of network ${managed.network ?? "?"}: stop the network to detach it (tapbridge net-destroy ${managed.network ?? "NAME"})`);
+    }
+    return this.transaction((steps) => this.stepDeletePort(managed, p, steps));
   }
 
   private stepAddPort(managed: ManagedBridge, entry: PortEntry, origin: PortOrigin, steps: Step[]): void {
@@ -169,7 +332,7 @@ export class Daemon {
           : entry.kind === "bond"
             ? new BondPort({ name: entry.name, members: entry.members ?? [], ...(entry.netns ? { netns: entry.netns } : {}) })
             : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
-      managed.bridge.addPort(port, { ...entry.config, ...stpPortSettings(managed.config, entry.label) });
+      managed.bridge.addPort(port, { ...managed.portDefaults, ...entry.config, ...stpPortSettings(managed.config, entry.label) });
     } catch (error) {
       throw located(error, entry.where);
     }
@@ -254,18 +417,35 @@ export class Daemon {
       });
       return;
     }
-    managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...config });
+    managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...managed.portDefaults, ...config });
     p.entry = { ...before, options: { ...options }, config };
     managed.config.ports = managed.config.ports.map((e) => (e.label === before.label ? p.entry : e));
     const changed = Object.keys({ ...before.options, ...options }).filter((k) => before.options[k] !== options[k]);
     steps.push({
       say: `port ${before.label} of ${managed.name}: ${changed.map((k) => `${k} ${fmt(before.options[k])} → ${fmt(options[k])}`).join(", ") || "unchanged"}`,
       undo: () => {
-        managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...before.config });
+        managed.bridge.setPortSettings(p.port, { ...SETTING_DEFAULTS, ...managed.portDefaults, ...before.config });
         p.entry = before;
         managed.config.ports = managed.config.ports.map((e) => (e.label === before.label ? before : e));
       },
     });
+  }
+
+  /**
+   * Flags every port of the bridge takes unless its own options set them (a private network: `{ isolated: true }`),
+   * applied to the ports there now and to those that come; `{}` takes them back.
+   */
+  setPortDefaults(bridgeName: string, defaults: PortConfig): void {
+    const managed = this.bridge(bridgeName);
+    const before = managed.portDefaults;
+    managed.portDefaults = { ...defaults };
+    const keys = new Set([...Object.keys(before), ...Object.keys(defaults)]) as Set<keyof PortConfig>;
+    for (const p of managed.ports.values()) {
+      if (p.port.index < 0) continue;
+      const change: PortConfig = {};
+      for (const k of keys) if (p.entry.config[k] === undefined) (change as Record<string, unknown>)[k] = defaults[k] ?? (SETTING_DEFAULTS as Record<string, unknown>)[k];
+      if (Object.keys(change).length) managed.bridge.setPortSettings(p.port, change);
+    }
   }
 
   /** STP path cost / port priority of a port (kept for showstp and save; applied by STP when the build has it). */
@@ -301,13 +481,13 @@ export class Daemon {
     if (changed.length === 0) return;
     // Spanning tree: started, stopped, or its parameters changed in place (ranges are checked by setStp; a refusal changes nothing).
     const stpChanged = changed.some((k) => k !== "ageingTime") && (params.stp || before.stp);
-    if (stpChanged) managed.bridge.setStp(params.stp ? stpOptions(params) : false);
+    if (stpChanged) managed.bridge.setStp(params.stp ? withAddress(stpOptions(params), managed) : false);
     if (params.ageingTime !== before.ageingTime) managed.bridge.ageingTime = params.ageingTime;
     managed.config = { ...managed.config, params };
     steps.push({
       say: `bridge ${managed.name}: ${changed.map((k) => `${PARAM_KEYS[k]} ${fmt(before[k])} → ${fmt(params[k])}`).join(", ")}`,
       undo: () => {
-        if (stpChanged) managed.bridge.setStp(before.stp ? stpOptions(before) : false);
+        if (stpChanged) managed.bridge.setStp(before.stp ? withAddress(stpOptions(before), managed) : false);
         managed.bridge.ageingTime = before.ageingTime;
         managed.config = { ...managed.config, params: before };
       },
@@ -377,7 +557,9 @@ export class Daemon {
   /** `bridge vlan add/del`: change a port's VLANs live; the port's options follow in Linux terms (vlans, untagged, pvid). */
   changeVlan(bridgeName: string, label: string, change: { add?: { vid: number; pvid: boolean; untagged: boolean }; del?: number }): string[] {
     const managed = this.bridge(bridgeName);
-    const p = managed.port(label);
+    // The host port is `dev BRIDGE … self` in Linux's words.
+    const host = managed.host && (label === managed.host.port.label || label === managed.host.port.name) ? managed.host : undefined;
+    const p = host ? { port: host.port, entry: { label: host.port.label, options: host.config.options } } : managed.port(label);
     const bridge = managed.bridge;
     if (change.add) bridge.addVlan(p.port, change.add.vid, change.add);
     if (change.del !== undefined && !bridge.deleteVlan(p.port, change.del)) throw new TapbridgeError("ENOENT", `port ${p.entry.label} is not a member of VLAN ${change.del}`);
@@ -393,8 +575,14 @@ export class Daemon {
     if (pvid !== undefined) options.pvid = pvid;
     const config: PortConfig = {};
     for (const [key, value] of Object.entries(options)) applyPortOptionValue(config, key, value);
-    p.entry = { ...p.entry, options, config };
-    managed.config.ports = managed.config.ports.map((e) => (e.label === p.entry.label ? p.entry : e));
+    if (host) {
+      host.config = { ...host.config, options, config };
+      if (managed.config.hostPort) managed.config = { ...managed.config, hostPort: host.config };
+    } else {
+      const mp = p as ManagedPort;
+      mp.entry = { ...mp.entry, options, config };
+      managed.config.ports = managed.config.ports.map((e) => (e.label === mp.entry.label ? mp.entry : e));
+    }
     return [change.add ? `port ${p.entry.label} of ${managed.name}: vlan ${change.add.vid}${change.add.pvid ? " pvid" : ""}${change.add.untagged ? " untagged" : ""} added` : `port ${p.entry.label} of ${managed.name}: vlan ${change.del} deleted`];
   }
 
@@ -415,7 +603,8 @@ export class Daemon {
         const keep = new Map((want?.ports ?? []).map((e) => [e.label, e]));
         for (const p of managed.ports.values()) {
           const next = keep.get(p.entry.label);
-          const stays = want !== undefined && (next ? samePort(p.entry, next) : p.origin === "auto" && matchesAny(p.entry.name, want.attachPatterns));
+          // A network's uplink stays while the network runs; the network detaches it when it stops.
+          const stays = p.origin === "network" || (want !== undefined && (next ? samePort(p.entry, next) : p.origin === "auto" && matchesAny(p.entry.name, want.attachPatterns)));
           if (!stays) leaving.push({ managed, p });
         }
       }
@@ -436,6 +625,7 @@ export class Daemon {
           }
           this.stepVlanKeys(managed, want, steps);
           this.stepFdbKeys(managed, want, steps);
+          this.stepHostPortKey(managed, want, steps);
         }
         for (const entry of want.ports) {
           const p = managed.ports.get(entry.label);
@@ -467,17 +657,30 @@ export class Daemon {
       }
       // Phase 2: what goes.
       for (const { managed, p } of leaving) if (managed.ports.get(p.entry.label) === p) this.stepDeletePort(managed, p, steps);
-      for (const managed of [...this.bridges.values()]) if (!wanted.has(managed.name)) this.stepDeleteBridge(managed, steps);
+      // A bridge a network created is the network's to remove; so becomes one the file no longer lists while a network runs on it.
+      for (const managed of [...this.bridges.values()]) {
+        if (wanted.has(managed.name) || managed.config.createdBy) continue;
+        if (managed.network) {
+          const m = managed;
+          m.config = { ...m.config, createdBy: m.network! };
+          steps.push({ say: "", undo: () => delete m.config.createdBy });
+        } else this.stepDeleteBridge(managed, steps);
+      }
       // Phase 3: ports that had to leave first (moved to another bridge, or changed kind).
       for (const { bridge, entry } of afterRemovals) this.stepAddPort(this.bridge(bridge), entry, "config", steps);
     });
   }
 
-  /** The running state as a config (what `tapbridge save` writes). Auto-attached ports are left out: they come back by pattern. */
+  /**
+   * The running state as a config (what `tapbridge save` writes). Auto-attached ports are left out: they come back by
+   * pattern; so are what networks made (their bridges, uplinks, host ports): the networks bring them back.
+   */
   runningConfig(base: Omit<DaemonConfig, "bridges"> = {}): DaemonConfig {
     return {
       ...base,
-      bridges: [...this.bridges.values()].map((b) => ({ ...b.config, ports: [...b.ports.values()].filter((p) => p.origin !== "auto").map((p) => p.entry) })),
+      bridges: [...this.bridges.values()]
+        .filter((b) => !b.config.createdBy)
+        .map((b) => ({ ...b.config, ports: [...b.ports.values()].filter((p) => p.origin !== "auto" && p.origin !== "network").map((p) => p.entry) })),
     };
   }
 
@@ -575,6 +778,26 @@ export class LocatedError extends TapbridgeError {
 
 function located(error: unknown, where: KeyPath | undefined): unknown {
   return where && error instanceof TapbridgeError && !(error instanceof LocatedError) ? new LocatedError(where, error) : error;
+}
+
+/** STP options with the host port's MAC as the bridge address, when there is a host port. */
+function withAddress(options: StpOptions, managed: ManagedBridge): StpOptions {
+  const mac = managed.host?.port.mac;
+  return mac ? { ...options, address: mac } : options;
+}
+
+/** The VLAN keys of a host port's config, as setPortVlans takes them (none: the default PVID). */
+function pickVlans(config: HostPortConfig): PortVlanSpec {
+  const c = config.config;
+  const spec: PortVlanSpec = {};
+  for (const key of ["access", "trunk", "native", "pvid", "vlans", "untagged"] as const) if (c[key] !== undefined) (spec as Record<string, unknown>)[key] = c[key];
+  return Object.keys(spec).length ? spec : { pvid: 1, untagged: [1] };
+}
+
+/** `ip link set dev NAME address MAC`, in the namespace of the host port. */
+async function setMacWithIp(netns: string | undefined, ifname: string, mac: string): Promise<void> {
+  const r = await exec([...netnsPrefix(netns), "ip", "link", "set", "dev", ifname, "address", mac]);
+  if (r.code !== 0) throw new TapbridgeError("ECOMMAND", `ip link set dev ${ifname} address ${mac} failed: ${r.stderr.trim()}`);
 }
 
 /** The bridge's spanning tree options from its parameters. */

@@ -18,8 +18,11 @@ import { z } from "zod";
 import { parsePortSpec } from "../config/port-options.js";
 import { TapbridgeError } from "../errors.js";
 import { parseMac } from "../core/frame.js";
-import { DEFAULT_PARAMS, portEntryFromOptions, type BridgeParams } from "./config.js";
+import { DEFAULT_PARAMS, parseConfig, portEntryFromOptions, type BridgeParams } from "./config.js";
+import { networkToYaml } from "./config-save.js";
+import { isMacPolicy, type HostPortConfig } from "./host-port.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
+import type { NetworkManager } from "./networks/manager.js";
 import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows, vlanStatsRows } from "./views.js";
 
 export interface RpcContext {
@@ -29,6 +32,8 @@ export interface RpcContext {
   /** The running configuration as YAML. */
   save(bridge?: string): string;
   status(): Record<string, unknown>;
+  /** The daemon's networks (net-* verbs); absent where a context serves bridges only. */
+  networks?: NetworkManager;
 }
 
 interface Method<S extends z.ZodType> {
@@ -53,13 +58,33 @@ function setParam(ctx: RpcContext, bridge: string, change: Partial<BridgeParams>
   return changes(ctx.daemon.setParams(bridge, change));
 }
 
-/** The bridge a port belongs to, by the port's label or name. */
+/** The bridge a port belongs to, by the port's label or name; a host port (`dev BRIDGE … self`) belongs to its bridge. */
 function ownerOfDev(ctx: RpcContext, dev: string): ManagedBridge {
   for (const b of ctx.daemon.bridges.values()) {
     if (b.ports.has(dev) || [...b.ports.values()].some((p) => p.entry.name === dev)) return b;
   }
+  for (const b of ctx.daemon.bridges.values()) if (b.host && (b.host.port.label === dev || b.host.port.name === dev)) return b;
   throw new TapbridgeError("ENOENT", `${dev} is not a port of any bridge`);
 }
+
+/** Refuse port verbs on a host port: it is the bridge's own interface, as Linux's bridge device is no port. */
+function notHostPort(b: ManagedBridge, dev: string, verb: string): void {
+  if (b.host && (b.host.port.label === dev || b.host.port.name === dev) && !b.ports.has(dev)) {
+    throw new TapbridgeError("ENOTSUP", `${dev} is the host port of bridge ${b.name} (Linux's bridge device, "self"): ${verb} applies to the bridge's ports`);
+  }
+}
+
+function networks(ctx: RpcContext): NetworkManager {
+  if (!ctx.networks) throw new TapbridgeError("ENOTSUP", "this daemon runs no networks");
+  return ctx.networks;
+}
+
+const netName = z.strictObject({ network: name });
+const hostPortParams = z.union([
+  z.literal(true),
+  z.strictObject({ netns: z.string().min(1).max(4096).optional(), mac: z.string().max(32).optional() }),
+]);
+
 
 /** "vm1@ns:hairpin:learning=off" → label and option map; the table checks every option. */
 function splitSpec(spec: string): { label: string; options: Record<string, unknown> } {
@@ -87,10 +112,27 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
   }),
   stats: method({ params: bridgeOnly, help: "per-port counters and drops by reason", run: (ctx, p) => ctx.daemon.bridge(p.bridge).bridge.stats() }),
   addbr: method({
-    params: bridgeOnly,
-    help: "create an empty bridge",
-    run: (ctx, p) => changes(ctx.daemon.addBridge({ name: checkBridgeName(p.bridge), params: { ...DEFAULT_PARAMS }, pathCost: {}, portPriority: {}, attachPatterns: [], ports: [] })),
+    params: z.strictObject({ bridge: name, host_port: hostPortParams.optional() }),
+    help: "create an empty bridge; host_port: true (or {netns, mac}) gives it its interface in the host, named like it",
+    run: (ctx, p) =>
+      changes(
+        ctx.daemon.addBridge({
+          name: checkBridgeName(p.bridge),
+          params: { ...DEFAULT_PARAMS },
+          pathCost: {},
+          portPriority: {},
+          attachPatterns: [],
+          ports: [],
+          ...(p.host_port ? { hostPort: hostPortConfig(p.host_port) } : {}),
+        }),
+      ),
   }),
+  "hostport.add": method({
+    params: z.strictObject({ bridge: name, host_port: hostPortParams }),
+    help: "give a bridge its interface in the host (a TAP named like it: virbr0, xenbr0)",
+    run: (ctx, p) => changes(ctx.daemon.addHostPort(p.bridge, hostPortConfig(p.host_port), "cli")),
+  }),
+  "hostport.del": method({ params: bridgeOnly, help: "remove a bridge's host port", run: (ctx, p) => changes(ctx.daemon.removeHostPort(p.bridge)) }),
   delbr: method({ params: bridgeOnly, help: "delete a bridge and its ports", run: (ctx, p) => changes(ctx.daemon.deleteBridge(p.bridge)) }),
   addif: method({
     params: z.strictObject({ bridge: name, port: z.string().min(1).max(4096), tap: z.boolean().optional(), persistent: z.boolean().optional() }),
@@ -138,6 +180,7 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     help: "a static entry (bridge fdb add MAC dev PORT [vlan N] [sticky])",
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
+      notHostPort(b, p.dev, "a static entry");
       const port = b.port(p.dev);
       // Without a VLAN: VLAN 0 and every VLAN of the port, as Linux's `bridge fdb add … master` on a VLAN-filtering bridge.
       b.bridge.addStaticEntry(p.mac, port.port, { ...(p.vlan !== undefined ? { vlan: p.vlan } : {}), sticky: p.sticky ?? false });
@@ -179,6 +222,7 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     help: "port flags, state, cost, priority (bridge link set)",
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
+      notHostPort(b, p.dev, "bridge link set");
       const label = b.port(p.dev).entry.label;
       const options: Record<string, unknown> = {};
       const names: [keyof typeof p, string][] = [["learning", "learning"], ["flood", "flood"], ["mcast_flood", "mcast-flood"], ["bcast_flood", "bcast-flood"], ["hairpin", "hairpin"], ["isolated", "isolated"]];
@@ -241,11 +285,44 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     help: "remove a VLAN from a port (bridge vlan del)",
     run: (ctx, p) => changes(ctx.daemon.changeVlan(ownerOfDev(ctx, p.dev).name, p.dev, { del: p.vid })),
   }),
+  "net.list": method({
+    params: z.strictObject({ all: z.boolean().optional() }),
+    help: "networks: active ones, or all defined (virsh net-list [--all])",
+    run: (ctx, p) => networks(ctx).list(p.all ?? false),
+  }),
+  "net.info": method({ params: netName, help: "a network: mode, bridge, addresses, dnsmasq, what it changed (virsh net-info)", run: (ctx, p) => networks(ctx).info(p.network) }),
+  "net.dump": method({ params: netName, help: "a network's definition as YAML (virsh net-dumpxml)", run: (ctx, p) => ({ yaml: networkToYaml(networks(ctx).config(p.network)) }) }),
+  "net.leases": method({ params: netName, help: "DHCP leases of a network (virsh net-dhcp-leases)", run: (ctx, p) => networks(ctx).leases(p.network) }),
+  "net.define": method({
+    params: z.strictObject({ yaml: z.string().max(1 << 20), file: z.string().max(4096).optional() }),
+    help: "define networks from YAML holding a networks: section (virsh net-define); they start with net.start",
+    run: (ctx, p) => {
+      const { config } = parseConfig(p.yaml, p.file ?? "network definition");
+      const list = config.networks ?? [];
+      if (list.length === 0 || config.bridges.length > 0) throw new TapbridgeError("EINVAL", `${p.file ?? "the definition"} must hold a networks: section (and nothing else)`);
+      return changes(list.flatMap((n) => networks(ctx).define({ ...n, where: undefined as never })));
+    },
+  }),
+  "net.undefine": method({ params: netName, help: "forget an inactive network (virsh net-undefine)", run: (ctx, p) => changes(networks(ctx).undefine(p.network)) }),
+  "net.start": method({ params: netName, help: "start a defined network (virsh net-start)", run: async (ctx, p) => changes(await networks(ctx).exclusive(() => networks(ctx).start(p.network))) }),
+  "net.destroy": method({ params: netName, help: "stop a network, undoing all it changed (virsh net-destroy)", run: async (ctx, p) => changes(await networks(ctx).exclusive(() => networks(ctx).destroy(p.network))) }),
+  "net.autostart": method({
+    params: z.strictObject({ network: name, on: z.boolean() }),
+    help: "start the network with the daemon, or not (virsh net-autostart [--disable])",
+    run: (ctx, p) => changes(networks(ctx).autostart(p.network, p.on)),
+  }),
   save: method({ params: z.strictObject({ bridge: name.optional() }), help: "the running configuration as YAML", run: (ctx, p) => ({ yaml: ctx.save(p.bridge) }) }),
   reload: method({ params: z.strictObject({}), help: "re-read the config file and apply the difference", run: async (ctx) => changes(await ctx.reload()) }),
   status: method({ params: z.strictObject({}), help: "the daemon's pid, version, config file and bridges", run: (ctx) => ctx.status() }),
   methods: method({ params: z.strictObject({}), help: "this list", run: () => Object.fromEntries(Object.entries(METHODS).map(([k, m]) => [k, m.help])) }),
 };
+
+function hostPortConfig(p: true | { netns?: string | undefined; mac?: string | undefined }): HostPortConfig {
+  const o = p === true ? {} : p;
+  const mac = o.mac ?? "stable";
+  if (!isMacPolicy(mac)) parseMac(mac);
+  return { ...(o.netns ? { netns: o.netns } : {}), mac, options: {}, config: {} };
+}
 
 function checkBridgeName(n: string): string {
   if (!/^[^\s/:@]{1,15}$/.test(n)) throw new TapbridgeError("EINVAL", `"${n}" is not a valid bridge name: use 1 to 15 characters without spaces, '/', ':' or '@'`);

@@ -8,15 +8,24 @@
  * process (TUNSETPERSIST), whether it stops or is killed, with their
  * namespace-side addresses and routes; the next start opens the same
  * devices and traffic resumes.
+ *
+ * Networks (networks/manager.ts) come after the bridges they use: at start,
+ * what a crashed daemon left is undone first, then the bridges are
+ * applied, then the networks start; at shutdown they stop before the
+ * bridges close. A reload checks every network it would start before it
+ * changes anything, stops the networks that go or change, applies the
+ * bridges, and starts the networks that come.
  */
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Server } from "node:http";
 import { TapbridgeError } from "../errors.js";
 import { loadNative } from "../io/native.js";
 import type { Logger } from "../log.js";
 import { ConfigError, ConfigSource, parseConfig, type DaemonConfig } from "./config.js";
 import { configToYaml } from "./config-save.js";
-import { ControlSocket } from "./control-socket.js";
+import { answers, ControlSocket } from "./control-socket.js";
+import { NetworkManager } from "./networks/manager.js";
 import { DEFAULT_SOCKET } from "./paths.js";
 import { AutoAttach } from "./auto-attach.js";
 import { Daemon, LocatedError } from "./daemon.js";
@@ -28,6 +37,8 @@ export interface ServiceOptions {
   configFile?: string;
   /** Overrides the config's control.socket. */
   socket?: string;
+  /** Where networks keep their state file and dnsmasq's files (default: the control socket's directory, /run/tapbridge). */
+  runtimeDir?: string;
   logger: Logger;
   version: string;
 }
@@ -39,6 +50,7 @@ export class Service {
   private config: DaemonConfig = { bridges: [] };
   private readonly started = Date.now();
   private readonly autoAttach: AutoAttach;
+  private networksManager: NetworkManager | undefined;
   socketPath = DEFAULT_SOCKET;
 
   constructor(private readonly options: ServiceOptions) {
@@ -73,13 +85,27 @@ export class Service {
     }
   }
 
+  /** The networks (after start). */
+  get networks(): NetworkManager {
+    if (!this.networksManager) throw new TapbridgeError("ENOTREADY", "the daemon has not started");
+    return this.networksManager;
+  }
+
   async start(): Promise<void> {
     const { config, source } = this.read();
     this.config = config;
     if (config.logLevel) this.log.level = config.logLevel;
-    const changes = this.applyLocated(config, source);
+    this.socketPath = this.options.socket ?? config.socket ?? DEFAULT_SOCKET;
+    // Another daemon on this socket owns the runtime directory: touch nothing of it.
+    if (await answers(this.socketPath)) throw new TapbridgeError("EADDRINUSE", `a tapbridge daemon already listens on ${this.socketPath}`);
+    const networks = new NetworkManager(this.daemon, this.options.runtimeDir ?? dirname(this.socketPath), this.log);
+    this.networksManager = networks;
+    const recovered = await networks.recover();
+    const plan = networks.plan(config.networks ?? [], config.bridges);
+    await networks.preflight(plan);
+    const changes = [...recovered, ...this.applyLocated(config, source)];
     try {
-      this.socketPath = this.options.socket ?? config.socket ?? DEFAULT_SOCKET;
+      changes.push(...(await networks.startPlanned(plan)));
       const native = loadNative();
       if (!native.peerCredentials) throw new TapbridgeError("ENATIVE", "the tapbridge addon lacks peerCredentials; run \"npm rebuild tapbridge\"");
       this.control = new ControlSocket({
@@ -92,6 +118,7 @@ export class Service {
           reload: () => this.reload(),
           save: (bridge) => this.save(bridge),
           status: () => this.status(),
+          networks,
         },
       });
       await this.control.listen();
@@ -101,7 +128,7 @@ export class Service {
         this.metrics = await serveMetrics(config.metricsListen, createMetricsRegistry(this.daemon), this.log);
       }
     } catch (error) {
-      this.stop();
+      await this.stop();
       throw error;
     }
     this.autoAttach.refresh();
@@ -109,11 +136,25 @@ export class Service {
   }
 
   /** Re-read the config file and apply the difference; an invalid file changes nothing. */
-  async reload(): Promise<string[]> {
+  reload(): Promise<string[]> {
+    return this.networks.exclusive(() => this.reloadNow());
+  }
+
+  private async reloadNow(): Promise<string[]> {
     try {
       if (!this.options.configFile) throw new TapbridgeError("ENOCONFIG", "the daemon was started without a config file (-c FILE): nothing to reload");
       const { config, source } = this.read();
-      const changes = this.applyLocated(config, source);
+      const networks = this.networks;
+      const plan = networks.plan(config.networks ?? [], config.bridges);
+      await networks.preflight(plan);
+      const changes = await networks.stopPlanned(plan);
+      try {
+        changes.push(...this.applyLocated(config, source));
+      } catch (error) {
+        await networks.restartStopped(plan);
+        throw error;
+      }
+      changes.push(...(await networks.startPlanned(plan)));
       this.autoAttach.refresh();
       const notes: string[] = [];
       if ((config.socket ?? null) !== (this.config.socket ?? null) || config.group !== this.config.group) notes.push("control socket changes take effect at the next start");
@@ -135,7 +176,7 @@ export class Service {
   save(bridge?: string): string {
     if (bridge !== undefined) this.daemon.bridge(bridge);
     const { bridges: _, ...base } = this.config;
-    return configToYaml(this.daemon.runningConfig(base), bridge);
+    return configToYaml(this.daemon.runningConfig({ ...base, networks: this.networks.definitions() }), bridge);
   }
 
   status(): Record<string, unknown> {
@@ -145,14 +186,24 @@ export class Service {
       config: this.options.configFile ?? null,
       socket: this.socketPath,
       uptime: Math.round((Date.now() - this.started) / 1000),
-      bridges: [...this.daemon.bridges.values()].map((b) => ({ name: b.name, ports: b.ports.size })),
+      bridges: [...this.daemon.bridges.values()].map((b) => ({ name: b.name, ports: b.ports.size, ...(b.host ? { hostPort: b.host.port.label } : {}), ...(b.network ? { network: b.network } : {}) })),
+      networks: this.networksManager?.list(false).map((n) => n.name) ?? [],
     };
   }
 
-  stop(): void {
+  /** Stop serving; every network is undone before the bridges close. */
+  async stop(): Promise<void> {
     this.autoAttach.close();
     this.control?.close();
     this.metrics?.close();
+    const networks = this.networksManager;
+    if (networks) {
+      try {
+        await networks.exclusive(() => networks.stopAll());
+      } catch (error) {
+        this.log.error("stopping networks failed", { err: error });
+      }
+    }
     this.daemon.close();
   }
 }

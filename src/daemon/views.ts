@@ -5,9 +5,15 @@
  * `bridge -j` shapes, which these objects already have.
  *
  * Numbering and identifiers follow the Linux bridge: port numbers are the
- * bridge's port index + 1; the bridge id is the priority and the lowest
- * port MAC; a port id is (port priority << 10) | port number; the default
- * path cost comes from the link speed (Linux port_cost()).
+ * bridge's port index + 1; the bridge id is the priority and the bridge's
+ * MAC (the host port's, or else the lowest port MAC); a port id is (port
+ * priority << 10) | port number; the default path cost comes from the link
+ * speed (Linux port_cost()).
+ *
+ * The host port is shown as Linux shows the bridge device ("self"): not
+ * among `show`'s interfaces, `link show`'s ports or `showstp`'s; in `vlan
+ * show` under the bridge's name with its own VLANs; its MAC as a local
+ * entry — "is local? yes" in `showmacs`, `permanent` in `fdb show`.
  */
 import type { FdbRecord } from "../fdb-dump.js";
 import { stpToLinuxPriority } from "./daemon.js";
@@ -99,7 +105,7 @@ export interface LinkRow {
 export function bridgeId(managed: ManagedBridge): string {
   if (managed.config.params.stp) return managed.bridge.stpStatus().bridge.bridgeId;
   const macs = managed.bridge.ports.map((p) => p.mac).filter((m): m is string => m !== undefined).sort();
-  const mac = (macs[0] ?? "00:00:00:00:00:00").replace(/:/g, "");
+  const mac = (managed.host?.port.mac ?? macs[0] ?? "00:00:00:00:00:00").replace(/:/g, "");
   return `${managed.config.params.priority.toString(16).padStart(4, "0")}.${mac}`;
 }
 
@@ -132,7 +138,8 @@ export function portNumber(p: ManagedPort): number {
  */
 async function entries(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): Promise<FdbRecord[]> {
   const all: FdbRecord[] = [];
-  const port = filter.brport === undefined ? undefined : managed.ports.get(filter.brport)?.port;
+  const host = managed.host?.port;
+  const port = filter.brport === undefined ? undefined : filter.brport === host?.label ? host : managed.ports.get(filter.brport)?.port;
   if (filter.brport !== undefined && (!port || port.index < 0)) return all;
   for await (const chunk of managed.bridge.fdbChunks({ ...(port ? { port } : {}), ...(filter.vlan !== undefined ? { vlan: filter.vlan } : {}) })) all.push(...chunk);
   return all;
@@ -140,20 +147,27 @@ async function entries(managed: ManagedBridge, filter: { brport?: string; vlan?:
 
 export async function showMacs(managed: ManagedBridge): Promise<MacRow[]> {
   const numbers = new Map([...managed.ports.values()].map((p) => [p.port.label, portNumber(p)]));
-  return (await entries(managed))
-    .map((e) => ({ port_no: numbers.get(e.port) ?? 0, mac: e.mac, is_local: false, ageing_timer: e.static ? 0 : e.ageing }))
-    .sort((a, b) => byteOrder(a.mac, b.mac) || a.port_no - b.port_no);
+  const host = managed.host?.port;
+  if (host && host.index >= 0) numbers.set(host.label, host.index + 1);
+  const local = managed.bridge.localAddresses;
+  // Like the kernel's brforward, one row per entry: a VLAN-aware bridge lists its address once per VLAN.
+  const rows = (await entries(managed)).map((e) => ({ port_no: numbers.get(e.port) ?? 0, mac: e.mac, is_local: local.isLocal(e.mac, e.port), ageing_timer: e.static ? 0 : e.ageing }));
+  return rows.sort((a, b) => byteOrder(a.mac, b.mac) || a.port_no - b.port_no);
 }
 
 export async function fdbRows(managed: ManagedBridge, filter: { brport?: string; vlan?: number } = {}): Promise<FdbRow[]> {
-  return (await entries(managed, filter)).map((e) => ({
+  const local = managed.bridge.localAddresses;
+  return (await entries(managed, filter)).map((e) => {
+    const isLocal = local.isLocal(e.mac, e.port);
+    return {
       mac: e.mac,
       ifname: e.port,
       ...(e.vlan ? { vlan: e.vlan } : {}),
-      flags: e.sticky ? ["sticky"] : [],
+      flags: e.sticky && !isLocal ? ["sticky"] : [],
       master: managed.name,
-      state: e.static ? "static" : "",
-    }));
+      state: isLocal ? "permanent" : e.static ? "static" : "",
+    };
+  });
 }
 
 /**
@@ -301,6 +315,8 @@ function vlanFlags(e: { pvid: boolean; untagged: boolean }): string[] {
 function portVlans(managed: ManagedBridge, dev?: string) {
   if (!managed.bridge.vlanFiltering) return [];
   const labels = new Map([...managed.ports.values()].filter(attached).map((p) => [p.port.label, p.entry.label]));
+  const host = managed.host?.port;
+  if (host && host.index >= 0) labels.set(host.label, host.label);
   return managed.bridge
     .vlans()
     .filter((v) => labels.has(v.port) && (dev === undefined || v.port === dev || labels.get(v.port) === dev || v.port.split("@")[0] === dev))
