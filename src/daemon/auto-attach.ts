@@ -36,9 +36,10 @@ export class AutoAttach {
       return;
     }
     if (!this.sub) {
-      // The first dump reports every existing link as "new": they are matched as they arrive.
+      // The namespace's first dump reports every existing link as "new": they are matched as they arrive. When the
+      // monitor already watches the namespace (a port's link following subscribed first), that dump is over: take
+      // what its table holds now.
       this.sub = this.monitor().subscribe(undefined, (event) => this.onLink(event));
-      return;
     }
     for (const link of this.sub.links()) this.consider(link);
   }

@@ -120,7 +120,7 @@ export async function addAddress(ns: HostNs, dev: string, cidr: string, args: st
 /** `ip addr del`, tolerating an address (or a device) no longer there. */
 export async function deleteAddress(ns: HostNs, dev: string, cidr: string): Promise<void> {
   const r = await ns.run(["ip", "addr", "del", cidr, "dev", dev]);
-  if (r.code !== 0 && !/Cannot assign|not exist|Cannot find device|No such device/i.test(r.stderr)) {
+  if (r.code !== 0 && !/Cannot assign|not exist|not found|Cannot find device|No such device/i.test(r.stderr)) {
     throw new TapbridgeError("ECOMMAND", `ip addr del ${cidr} dev ${dev} failed in ${ns.where}: ${r.stderr.trim()}`);
   }
 }

@@ -197,12 +197,15 @@ export class NetworkRun {
       this.record({ kind: "moved-route", from: uplink, to: h, family: r.family, spec: r.spec });
       await deleteRoute(ns, r, uplink);
     }
-    // Secondary addresses first: deleting a primary takes its secondaries with it.
-    for (const a of movableAddresses(await ns.addresses(uplink)).reverse()) {
+    // Off the uplink secondaries first (deleting a primary takes its secondaries with it), onto the host port in the
+    // uplink's order, so the primary stays primary. The records run primary first when undone: deleting it from the
+    // host port takes the rest along, and each goes back onto the uplink in the order it had.
+    const moving = movableAddresses(await ns.addresses(uplink));
+    for (const a of [...moving].reverse()) {
       this.record({ kind: "moved-address", from: uplink, to: h, cidr: a.cidr, family: a.family, args: a.args });
       await deleteAddress(ns, uplink, a.cidr);
-      await addAddress(ns, h, a.cidr, a.args);
     }
+    for (const a of moving) await addAddress(ns, h, a.cidr, a.args);
     for (const r of routes) await addRoute(ns, r, h);
     this.ctx.log.info("uplink addresses moved to the host port", { network: net.name, uplink, hostPort: h, routes: routes.length });
   }

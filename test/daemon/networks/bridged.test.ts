@@ -1,0 +1,75 @@
+/**
+ * examples/networks/xen-bridged.yaml as shipped (Xen network-bridge): the
+ * host's eth0 becomes xenbr0's uplink, and its addresses and routes move
+ * to the host port xenbr0 (which takes eth0's MAC) while the network runs:
+ *
+ *   host: 203.0.113.2/24, default via .1 ─ xenbr0 ═ tapbridge ═ eth0 ═ up: 203.0.113.1, 198.51.100.1
+ *   g1: eth0 203.0.113.10 ═ vif1.0 ─────────────────┘
+ *
+ * The host keeps its connectivity through the host port, a guest is on
+ * the LAN beside it, and stopping gives eth0 its addresses and routes back
+ * exactly.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab } from "../../../src/testing/lab.js";
+import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
+import { FAR, killNamespaceProcesses, pings, snapshot, uplinkWorld, type HostSnapshot } from "./helpers.js";
+
+const lab = new Lab("tbb");
+let host = "";
+let g1 = "";
+let daemon: DaemonProcess;
+let before: HostSnapshot;
+
+beforeAll(async () => {
+  host = await lab.netns("host");
+  await uplinkWorld(lab, host, "eth0", lab.ifname("f"));
+  await lab.exec(host, ["ip", "addr", "add", "203.0.113.3/24", "dev", "eth0"]);
+  g1 = await lab.netns("g1");
+  before = await snapshot(host);
+  expect(await pings(lab, host, FAR)).toBe(true);
+  daemon = await DaemonProcess.start({ dir: tempDir("b"), netns: host, configFile: join(REPO, "examples", "networks", "xen-bridged.yaml") });
+  await lab.veth({ ns: host, name: "vif1.0" }, { ns: g1, name: "eth0", address: "203.0.113.10/24" });
+  await until(async () => (await daemon.cli(["show", "xenbr0"])).stdout.includes("vif1.0"), "vif1.0 to be attached");
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  cleanupDaemons();
+  await killNamespaceProcesses(host);
+  await lab.destroy();
+});
+
+describe("bridged network (examples/networks/xen-bridged.yaml)", () => {
+  it("the host's addresses and routes are on the host port, with eth0's MAC, and the host and a guest reach the LAN through it", async () => {
+    const addrs = (await lab.exec(host, ["ip", "-br", "addr"])).stdout;
+    expect(addrs).toMatch(/^xenbr0\s+\S+\s+203\.0\.113\.2\/24 203\.0\.113\.3\/24/m);
+    expect(addrs).toMatch(/^eth0@\S+\s+UP\s*$/m);
+    expect((await lab.exec(host, ["ip", "route", "show", "default"])).stdout).toContain("default via 203.0.113.1 dev xenbr0");
+    const mac = (path: string) => lab.exec(host, ["cat", path]).then((r) => r.stdout.trim());
+    expect(await mac("/sys/class/net/xenbr0/address")).toBe(await mac("/sys/class/net/eth0/address"));
+    expect(await pings(lab, host, FAR)).toBe(true);
+    expect(await pings(lab, host, "203.0.113.10")).toBe(true);
+    expect(await pings(lab, g1, "203.0.113.1")).toBe(true);
+    expect((await daemon.cli(["net-info", "xenbr0"])).stdout).toMatch(/^Changed:\s+address 203\.0\.113\.2\/24 moved from eth0 to xenbr0$/m);
+  }, 120_000);
+
+  it("after kill -9 (the host port and its addresses die with the process), the next daemon puts the addresses back and moves them again", async () => {
+    await daemon.stop("SIGKILL");
+    expect((await lab.exec(host, ["ip", "-br", "addr", "show", "eth0"])).stdout).not.toContain("203.0.113.2");
+    await daemon.launch();
+    expect(daemon.stderr).toContain('"msg":"networks cleaned after a crash"');
+    expect((await lab.exec(host, ["ip", "-br", "addr"])).stdout).toMatch(/^xenbr0\s+\S+\s+203\.0\.113\.2\/24 203\.0\.113\.3\/24/m);
+    await until(async () => (await daemon.cli(["show", "xenbr0"])).stdout.includes("vif1.0"), "vif1.0 to be attached again");
+    expect(await pings(lab, host, FAR)).toBe(true);
+    expect(await pings(lab, g1, "203.0.113.2")).toBe(true);
+  }, 120_000);
+
+  it("stopping gives eth0 back its addresses and routes: the host namespace is as it was", async () => {
+    await daemon.stop("SIGTERM");
+    await lab.exec(host, ["ip", "link", "del", "vif1.0"]);
+    expect(await snapshot(host)).toEqual(before);
+    expect(await pings(lab, host, FAR)).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,70 @@
+/**
+ * examples/networks/host-only.yaml as shipped, in a host namespace of the
+ * test's own (its eth0 a veth to an "up" namespace, the outside world):
+ *
+ *   g1: eth0 ═ hovnet1 ┐
+ *                      ├ tapbridge vnet0 ═ host port vnet0 10.10.10.1/24 (dnsmasq)     host eth0 ═ up
+ *   g2: eth0 ═ hovnet2 ┘   (attached by pattern)
+ *
+ * Guests lease addresses without a router, the host and guests reach each
+ * other, and nothing from the guests reaches the uplink even with
+ * ip_forward on and a route pointing at the host; stopping restores the
+ * host namespace exactly.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab } from "../../../src/testing/lab.js";
+import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
+import { capture, dhcp, killNamespaceProcesses, pings, snapshot, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
+
+const lab = new Lab("tbo");
+let host = "";
+let up = "";
+const g: string[] = [];
+let daemon: DaemonProcess;
+let before: HostSnapshot;
+let script = "";
+
+beforeAll(async () => {
+  host = await lab.netns("host");
+  up = await uplinkWorld(lab, host, "eth0", lab.ifname("f"));
+  await lab.exec(host, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  for (const i of [1, 2]) g.push(await lab.netns(`g${i}`));
+  const dir = tempDir("o");
+  script = udhcpcScript(dir);
+  before = await snapshot(host);
+  daemon = await DaemonProcess.start({ dir, netns: host, configFile: join(REPO, "examples", "networks", "host-only.yaml") });
+  for (const i of [1, 2]) await lab.veth({ ns: host, name: `hovnet${i}` }, { ns: g[i - 1]!, name: "eth0" });
+  await until(async () => (await daemon.cli(["show", "vnet0"])).stdout.includes("hovnet2"), "the guests' interfaces to be attached");
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  cleanupDaemons();
+  await killNamespaceProcesses(host);
+  await lab.destroy();
+});
+
+describe("host-only network (examples/networks/host-only.yaml)", () => {
+  it("guests lease addresses with no router; host and guests reach each other; nothing reaches the uplink", async () => {
+    const l1 = await dhcp(lab, g[0]!, "eth0", script);
+    const l2 = await dhcp(lab, g[1]!, "eth0", script);
+    expect(l1.ip).toMatch(/^10\.10\.10\.(1\d\d|200)$/);
+    expect(l1.router).toBe("");
+    expect(await pings(lab, g[0]!, "10.10.10.1")).toBe(true);
+    expect(await pings(lab, g[0]!, l2.ip)).toBe(true);
+    expect(await pings(lab, host, l2.ip)).toBe(true);
+    // A guest that routes through the host anyway gets nowhere, though the host forwards otherwise.
+    await lab.exec(g[0]!, ["ip", "route", "add", "203.0.113.0/24", "via", "10.10.10.1"]);
+    const far = await capture(lab, up, lab.ifname("f"), ["net", "10.10.10.0/24"]);
+    expect(await pings(lab, g[0]!, "203.0.113.1", 2)).toBe(false);
+    expect((await far.done()).trim()).toBe("");
+  }, 120_000);
+
+  it("stopping the daemon leaves the host namespace as it was", async () => {
+    await daemon.stop("SIGTERM");
+    // The guests' veths are the test's, not the network's: take them away to compare.
+    for (const i of [1, 2]) await lab.exec(host, ["ip", "link", "del", `hovnet${i}`]);
+    expect(await snapshot(host)).toEqual(before);
+  }, 60_000);
+});

@@ -1,0 +1,67 @@
+/**
+ * examples/networks/routed.yaml as shipped (Xen network-route): the
+ * guests' subnet 10.0.0.0/24 behind the host port xenbr1, routed — not
+ * translated — to the uplink eth0, with proxy ARP on eth0:
+ *
+ *   g1: eth0 ═ vif1.0 ─ tapbridge xenbr1 ═ host port 10.0.0.1/24 ─ host ─ eth0 203.0.113.2 ═ up 203.0.113.1
+ *
+ * The far side treats 10.0.0.0/24 as on-link (no route through the host):
+ * it finds the guest only because the host answers ARP for it (proxy
+ * ARP), and sees the guest's own address; stopping restores the host.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab } from "../../../src/testing/lab.js";
+import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
+import { capture, dhcp, FAR, killNamespaceProcesses, pings, snapshot, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
+
+const lab = new Lab("tbt");
+let host = "";
+let up = "";
+let g1 = "";
+let daemon: DaemonProcess;
+let before: HostSnapshot;
+let script = "";
+
+beforeAll(async () => {
+  host = await lab.netns("host");
+  up = await uplinkWorld(lab, host, "eth0", lab.ifname("f"));
+  await lab.exec(up, ["ip", "route", "add", "10.0.0.0/24", "dev", lab.ifname("f")]);
+  g1 = await lab.netns("g1");
+  const dir = tempDir("t");
+  script = udhcpcScript(dir);
+  before = await snapshot(host);
+  daemon = await DaemonProcess.start({ dir, netns: host, configFile: join(REPO, "examples", "networks", "routed.yaml") });
+  await lab.veth({ ns: host, name: "vif1.0" }, { ns: g1, name: "eth0" });
+  await until(async () => (await daemon.cli(["show", "xenbr1"])).stdout.includes("vif1.0"), "vif1.0 to be attached");
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  cleanupDaemons();
+  await killNamespaceProcesses(host);
+  await lab.destroy();
+});
+
+describe("routed network (examples/networks/routed.yaml)", () => {
+  it("the far side reaches the guest by its own address through the host (proxy ARP), and sees the guest's address", async () => {
+    const lease = await dhcp(lab, g1, "eth0", script);
+    expect(lease.router).toBe("10.0.0.1");
+    expect((await lab.exec(host, ["sysctl", "-n", "net.ipv4.conf.eth0.proxy_arp", "net.ipv4.ip_forward"])).stdout.split("\n").slice(0, 2)).toEqual(["1", "1"]);
+    const seen = await capture(lab, g1, "eth0", ["icmp"]);
+    expect(await pings(lab, up, lease.ip)).toBe(true);
+    expect(await seen.done()).toContain(`IP 203.0.113.1 > ${lease.ip}: ICMP echo request`);
+    const far = await capture(lab, up, lab.ifname("f"), ["icmp"]);
+    expect(await pings(lab, g1, FAR)).toBe(true);
+    expect(await far.done()).toContain(`IP ${lease.ip} > ${FAR}: ICMP echo request`);
+    // The far side learned the guest's address at the host's uplink MAC: proxy ARP answered.
+    const hostMac = (await lab.exec(host, ["cat", "/sys/class/net/eth0/address"])).stdout.trim();
+    expect((await lab.exec(up, ["ip", "neigh", "show", lease.ip])).stdout).toContain(hostMac);
+  }, 120_000);
+
+  it("stopping the daemon leaves the host namespace as it was", async () => {
+    await daemon.stop("SIGTERM");
+    await lab.exec(host, ["ip", "link", "del", "vif1.0"]);
+    expect(await snapshot(host)).toEqual(before);
+  }, 60_000);
+});
