@@ -15,6 +15,9 @@ declare -A PACKAGE_OF=(
   [setpriv]=util-linux
   [systemd-analyze]=systemd
   [dnsmasq]=dnsmasq-base
+  [nft]=nftables
+  [busybox]=busybox-static
+  [qemu-system-x86_64]=qemu-system-x86
   [tshark]=tshark
   [ovs-vswitchd]=openvswitch-switch
 )
