@@ -119,7 +119,7 @@ export function normalizeNetwork(name: string, raw: RawNetwork, at: KeyPath, pro
   const mode = raw.mode;
   for (const key of Object.keys(raw)) {
     if (key === "mode" || key === "bridge" || key === "autostart") continue;
-    if (!MODE_KEYS[mode].includes(key)) problem([...at, key], `a ${mode} network takes no "${key}" (it takes ${MODE_KEYS[mode].join(", ")})`, true);
+    if (!MODE_KEYS[mode].includes(key)) problem([...at, key], `${mode === "isolated" ? "an" : "a"} ${mode} network takes no "${key}" (it takes ${MODE_KEYS[mode].join(", ")})`, true);
   }
   const addresses = raw.addresses === undefined ? [] : Array.isArray(raw.addresses) ? raw.addresses : [raw.addresses];
   const prefixes: Prefix[] = [];
