@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { Lab } from "../src/testing/lab.js";
 import { type Contender, IP_A, IP_B, sleep } from "./contenders.js";
 import { median } from "./report.js";
-import { describeMachine, machine } from "./system.js";
+import { describeMachine, machine, processCpuSeconds } from "./system.js";
 import { type PortStatus, type Status, TapbridgeProcess } from "./tapbridge-process.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -115,6 +115,10 @@ interface Row {
   offeredPps: number[];
   droppedPps: number[];
   forwardedPps: number[];
+  /** Where the CPU goes, as shares of one core: the bridge process in quiet and in storm phases, and the storm generator. */
+  bridgeQuietCpu: number[];
+  bridgeStormCpu: number[];
+  generatorCpu: number[];
 }
 
 interface Intervals {
@@ -123,22 +127,35 @@ interface Intervals {
 }
 
 /** One iperf3 transfer of `seconds`, the storm on in every other 2-second phase; Gbit/s of each phase's second second. */
-async function alternating(lab: Lab, rig: Rig, conf: string, o: Options, storms: Set<ChildProcess>): Promise<{ quiet: number[]; storm: number[]; stormSeconds: number }> {
+interface Cpu {
+  bridgeQuiet: number;
+  bridgeStorm: number;
+  generator: number;
+}
+
+async function alternating(lab: Lab, rig: Rig, conf: string, o: Options, storms: Set<ChildProcess>): Promise<{ quiet: number[]; storm: number[]; stormSeconds: number; cpu: Cpu }> {
   const { a, b } = rig.contender;
   const server = await lab.iperfServer(b, IP_B);
   const client = lab.exec(a, ["iperf3", "-c", IP_B, "-B", IP_A, "-t", String(o.seconds), "-i", "1", "-J"], { allowFail: true, timeoutMs: (o.seconds + 30) * 1000 });
   let stormSeconds = 0;
+  // CPU seconds per phase kind: the bridge process's, and the generator's (ip netns exec execs trafgen: same pid).
+  const spent = { quiet: 0, storm: 0, quietSeconds: 0, generator: 0 };
   for (let phase = 0; phase * 2 < o.seconds; phase++) {
+    const cpu0 = processCpuSeconds(rig.tb.pid);
+    const t0 = performance.now();
     if (phase % 2 === 1) {
       const storm = startStorm(rig, conf, o.rate);
       storms.add(storm);
-      const t0 = performance.now();
       await sleep(2000);
+      spent.generator += processCpuSeconds(storm.pid!) || 0;
       await stopStorm(storm);
       storms.delete(storm);
       stormSeconds += (performance.now() - t0) / 1000;
+      spent.storm += processCpuSeconds(rig.tb.pid) - cpu0;
     } else {
       await sleep(2000);
+      spent.quiet += processCpuSeconds(rig.tb.pid) - cpu0;
+      spent.quietSeconds += (performance.now() - t0) / 1000;
     }
   }
   const out = await client;
@@ -156,7 +173,8 @@ async function alternating(lab: Lab, rig: Rig, conf: string, o: Options, storms:
     if (second % 2 === 0) return; // the first second of a phase: the switch happened in it
     (Math.floor(second / 2) % 2 === 1 ? storm : quiet).push(interval.sum.bits_per_second / 1e9);
   });
-  return { quiet, storm, stormSeconds };
+  const cpu = { bridgeQuiet: spent.quiet / spent.quietSeconds, bridgeStorm: spent.storm / stormSeconds, generator: spent.generator / stormSeconds };
+  return { quiet, storm, stormSeconds, cpu };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -176,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     rigs.push(await buildRig(lab, "l", `storm-broadcast=${o.limit}`, `:storm-broadcast=${o.limit}`));
     rigs.push(await buildRig(lab, "o", "no limit", ""));
-    const rows = new Map<string, Row>(rigs.map((r) => [r.label, { quiet: [], storm: [], paired: [], offeredPps: [], droppedPps: [], forwardedPps: [] }]));
+    const rows = new Map<string, Row>(rigs.map((r) => [r.label, { quiet: [], storm: [], paired: [], offeredPps: [], droppedPps: [], forwardedPps: [], bridgeQuietCpu: [], bridgeStormCpu: [], generatorCpu: [] }]));
     for (let run = 0; run < o.runs; run++) {
       for (const rig of rigs) {
         const row = rows.get(rig.label)!;
@@ -193,11 +211,15 @@ export async function main(argv: string[]): Promise<number> {
         row.offeredPps.push(offered / m.stormSeconds);
         row.droppedPps.push(dropped / m.stormSeconds);
         row.forwardedPps.push((offered - dropped) / m.stormSeconds);
+        row.bridgeQuietCpu.push(m.cpu.bridgeQuiet);
+        row.bridgeStormCpu.push(m.cpu.bridgeStorm);
+        row.generatorCpu.push(m.cpu.generator);
         const q = median(m.quiet);
         const st = median(m.storm);
         console.log(
           `run ${run + 1} ${rig.label.padEnd(22)} quiet ${q.toFixed(2)} Gbit/s, storm ${st.toFixed(2)} Gbit/s (${((st / q) * 100).toFixed(0)}%); ` +
-            `storm ${(offered / m.stormSeconds / 1000).toFixed(0)} k frames/s in, ${(dropped / m.stormSeconds / 1000).toFixed(1)} k/s dropped`,
+            `storm ${(offered / m.stormSeconds / 1000).toFixed(0)} k frames/s in, ${(dropped / m.stormSeconds / 1000).toFixed(1)} k/s dropped; ` +
+            `CPU (cores): bridge quiet ${m.cpu.bridgeQuiet.toFixed(2)}, storm ${m.cpu.bridgeStorm.toFixed(2)}; generator ${m.cpu.generator.toFixed(2)}`,
         );
         await sleep(300);
       }
@@ -212,7 +234,8 @@ export async function main(argv: string[]): Promise<number> {
       const target = label === "no limit" ? "" : `  target ≥ 90% ${ratio >= 0.9 && paired >= 0.9 ? "✓" : "✗"}`;
       console.log(
         `  ${label.padEnd(22)} quiet ${q.toFixed(2)} Gbit/s  storm ${s.toFixed(2)} Gbit/s  ratio ${(ratio * 100).toFixed(0)}% (paired ${(paired * 100).toFixed(0)}%)  ` +
-          `storm in ${(median(row.offeredPps) / 1000).toFixed(0)} k/s, dropped ${(median(row.droppedPps) / 1000).toFixed(1)} k/s, forwarded ${(median(row.forwardedPps) / 1000).toFixed(1)} k/s${target}`,
+          `storm in ${(median(row.offeredPps) / 1000).toFixed(0)} k/s, dropped ${(median(row.droppedPps) / 1000).toFixed(1)} k/s, forwarded ${(median(row.forwardedPps) / 1000).toFixed(1)} k/s; ` +
+          `CPU (cores): bridge quiet ${median(row.bridgeQuietCpu).toFixed(2)}, storm ${median(row.bridgeStormCpu).toFixed(2)}, generator ${median(row.generatorCpu).toFixed(2)}${target}`,
       );
       (out.bridges as Record<string, unknown>)[label] = { ...row, quietMedian: q, stormMedian: s, ratio, pairedRatio: paired };
     }
