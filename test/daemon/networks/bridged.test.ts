@@ -14,8 +14,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
-import { FAR, killNamespaceProcesses, pings, snapshot, uplinkWorld, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, REPO, tempDir, until } from "../helpers.js";
+import { FAR, pings, snapshot, tearDown, type HostSnapshot, untilAttached, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbb");
 let host = "";
@@ -39,15 +39,10 @@ beforeAll(async () => {
   expect(await pings(lab, host, FAR)).toBe(true);
   daemon = await DaemonProcess.start({ dir: tempDir("b"), netns: host, configFile: join(REPO, "examples", "networks", "xen-bridged.yaml") });
   await lab.veth({ ns: host, name: "vif1.0" }, { ns: g1, name: "eth0", address: "203.0.113.10/24" });
-  await until(async () => (await daemon.cli(["show", "xenbr0"])).stdout.includes("vif1.0"), "vif1.0 to be attached");
+  await untilAttached(daemon, "xenbr0", "vif1.0");
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(host);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, host));
 
 describe("bridged network (examples/networks/xen-bridged.yaml)", () => {
   it("the host's addresses and routes are on the host port, with eth0's MAC, and the host and a guest reach the LAN through it", async () => {
@@ -72,7 +67,7 @@ describe("bridged network (examples/networks/xen-bridged.yaml)", () => {
     await daemon.launch();
     expect(daemon.stderr).toContain('"msg":"networks cleaned after a crash"');
     expect((await lab.exec(host, ["ip", "-br", "addr"])).stdout).toMatch(/^xenbr0\s+\S+\s+203\.0\.113\.2\/24 203\.0\.113\.3\/24/m);
-    await until(async () => (await daemon.cli(["show", "xenbr0"])).stdout.includes("vif1.0"), "vif1.0 to be attached again");
+    await untilAttached(daemon, "xenbr0", "vif1.0");
     expect(await pings(lab, host, FAR)).toBe(true);
     expect(await pings(lab, g1, "203.0.113.2")).toBe(true);
   }, 120_000);

@@ -9,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Lab, run } from "../../../src/testing/lab.js";
+import { cleanupDaemons, type DaemonProcess, until } from "../helpers.js";
 
 /** busybox udhcpc's event script: the lease becomes the interface's address and default route. */
 const UDHCPC_SCRIPT = `#!/bin/sh
@@ -118,4 +119,17 @@ export async function capture(lab: Lab, ns: string, dev: string, filter: string[
       return out;
     },
   };
+}
+
+/** afterAll of a network test: the daemon stopped (its networks undone), stray processes of `hosts` killed, the lab removed. */
+export async function tearDown(lab: Lab, daemon: { stop(): Promise<number> } | undefined, ...hosts: string[]): Promise<void> {
+  await daemon?.stop();
+  cleanupDaemons();
+  for (const ns of hosts) await killNamespaceProcesses(ns);
+  await lab.destroy();
+}
+
+/** Wait until the daemon's `show BRIDGE` lists `port` (attached by pattern). */
+export function untilAttached(daemon: DaemonProcess, bridge: string, port: string, timeoutMs = 15_000): Promise<void> {
+  return until(async () => (await daemon.cli(["show", bridge])).stdout.includes(port), `${port} to be attached to ${bridge}`, timeoutMs);
 }

@@ -14,8 +14,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
-import { capture, dhcp, killNamespaceProcesses, pings, snapshot, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, REPO, tempDir } from "../helpers.js";
+import { capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbo");
 let host = "";
@@ -35,15 +35,10 @@ beforeAll(async () => {
   before = await snapshot(host);
   daemon = await DaemonProcess.start({ dir, netns: host, configFile: join(REPO, "examples", "networks", "host-only.yaml") });
   for (const i of [1, 2]) await lab.veth({ ns: host, name: `hovnet${i}` }, { ns: g[i - 1]!, name: "eth0" });
-  await until(async () => (await daemon.cli(["show", "vnet0"])).stdout.includes("hovnet2"), "the guests' interfaces to be attached");
+  await untilAttached(daemon, "vnet0", "hovnet2");
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(host);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, host));
 
 describe("host-only network (examples/networks/host-only.yaml)", () => {
   it("guests lease addresses with no router; host and guests reach each other; nothing reaches the uplink", async () => {

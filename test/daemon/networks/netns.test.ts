@@ -10,8 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, tempDir } from "../helpers.js";
-import { capture, dhcp, FAR, killNamespaceProcesses, pings, snapshot, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, tempDir } from "../helpers.js";
+import { FAR, capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbs");
 let d = "";
@@ -49,12 +49,7 @@ networks:
   daemon = await DaemonProcess.start({ dir, netns: d, config });
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(h);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, h));
 
 describe("a network whose host port lives in another namespace", () => {
   it("serves that namespace's stack: lease, masquerade, nft and ip_forward there; the daemon's namespace untouched", async () => {
@@ -75,7 +70,7 @@ describe("a network whose host port lives in another namespace", () => {
     expect(nowH.links).toMatch(/^natbr\s/m);
     expect(nowH.addresses).toMatch(/^natbr\s+UNKNOWN\s*$/m);
     const strip = (s: HostSnapshot) =>
-      Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.split("\n").filter((l) => !/\bnatbr\b/.test(l)).join("\n").trim()]));
+      Object.fromEntries(Object.entries(s).map(([k, v]: [string, string]) => [k, v.split("\n").filter((l: string) => !/\bnatbr\b/.test(l)).join("\n").trim()]));
     expect(strip(nowH)).toEqual(strip(beforeH));
     expect(await snapshot(d, [daemon.child.pid!])).toEqual(beforeD);
   }, 60_000);

@@ -12,8 +12,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
-import { pings, snapshot, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, REPO, tempDir } from "../helpers.js";
+import { pings, snapshot, tearDown, type HostSnapshot, untilAttached } from "./helpers.js";
 
 const lab = new Lab("tbp");
 let host = "";
@@ -29,14 +29,10 @@ beforeAll(async () => {
   before = await snapshot(host);
   daemon = await DaemonProcess.start({ dir: tempDir("p"), netns: host, configFile: join(REPO, "examples", "networks", "private.yaml") });
   for (const i of [1, 2]) await lab.veth({ ns: host, name: `pvnet${i}` }, { ns: g[i - 1]!, name: "eth0", address: `203.0.113.1${i}/24` });
-  await until(async () => (await daemon.cli(["show", "privbr0"])).stdout.includes("pvnet2"), "the guests' interfaces to be attached");
+  await untilAttached(daemon, "privbr0", "pvnet2");
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon));
 
 describe("isolated network with private ports (examples/networks/private.yaml)", () => {
   it("guests reach the uplink's side but not each other; the bridge has no host port", async () => {

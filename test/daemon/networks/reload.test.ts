@@ -10,8 +10,8 @@ import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
 import { parseConfig } from "../../../src/daemon/config.js";
-import { cleanupDaemons, DaemonProcess, tempDir } from "../helpers.js";
-import { killNamespaceProcesses, snapshot, uplinkWorld, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, tempDir } from "../helpers.js";
+import { snapshot, tearDown, type HostSnapshot, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbl");
 let host = "";
@@ -39,12 +39,7 @@ beforeAll(async () => {
   daemon = await DaemonProcess.start({ dir: tempDir("l"), netns: host, config: "bridges:\n  plain0: {}\n" });
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(host);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, host));
 
 describe("networks follow the config file on reload", () => {
   it("a network added to the file starts; a changed one restarts with its new definition; save writes it back", async () => {

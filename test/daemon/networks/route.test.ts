@@ -12,8 +12,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
-import { capture, dhcp, FAR, killNamespaceProcesses, pings, snapshot, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
+import { DaemonProcess, REPO, tempDir } from "../helpers.js";
+import { FAR, capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbt");
 let host = "";
@@ -33,15 +33,10 @@ beforeAll(async () => {
   before = await snapshot(host);
   daemon = await DaemonProcess.start({ dir, netns: host, configFile: join(REPO, "examples", "networks", "routed.yaml") });
   await lab.veth({ ns: host, name: "vif1.0" }, { ns: g1, name: "eth0" });
-  await until(async () => (await daemon.cli(["show", "xenbr1"])).stdout.includes("vif1.0"), "vif1.0 to be attached");
+  await untilAttached(daemon, "xenbr1", "vif1.0");
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(host);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, host));
 
 describe("routed network (examples/networks/routed.yaml)", () => {
   it("the far side reaches the guest by its own address through the host (proxy ARP), and sees the guest's address", async () => {

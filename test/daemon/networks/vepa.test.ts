@@ -15,8 +15,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab, run } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, tempDir } from "../helpers.js";
-import { capture, pings } from "./helpers.js";
+import { DaemonProcess, tempDir } from "../helpers.js";
+import { capture, pings, tearDown } from "./helpers.js";
 
 const lab = new Lab("tbq");
 let sw = "";
@@ -40,11 +40,7 @@ beforeAll(async () => {
   daemon = await DaemonProcess.start({ dir: tempDir("q"), netns: sw, config });
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon));
 
 describe("VEPA: tapbridge as the adjacent switch reflects guest-to-guest traffic (hairpin)", () => {
   it("guests on VEPA macvlans reach each other through the switch with hairpin on, and only the LAN with it off", async () => {

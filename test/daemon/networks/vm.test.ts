@@ -18,8 +18,8 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, REPO, tempDir, until } from "../helpers.js";
-import { capture, dhcp, FAR, killNamespaceProcesses, udhcpcScript, uplinkWorld } from "./helpers.js";
+import { DaemonProcess, REPO, tempDir, until } from "../helpers.js";
+import { FAR, capture, dhcp, tearDown, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
 const lab = new Lab("tbv");
 let host = "";
@@ -38,15 +38,10 @@ beforeAll(async () => {
   script = udhcpcScript(dir);
   daemon = await DaemonProcess.start({ dir, netns: host, configFile: join(REPO, "examples", "networks", "nat-default.yaml") });
   await lab.veth({ ns: host, name: "vnet9" }, { ns: g1, name: "eth0" });
-  await until(async () => (await daemon.cli(["show", "virbr0"])).stdout.includes("vnet9"), "vnet9 to be attached");
+  await untilAttached(daemon, "virbr0", "vnet9");
 }, 120_000);
 
-afterAll(async () => {
-  await daemon?.stop();
-  cleanupDaemons();
-  await killNamespaceProcesses(host);
-  await lab.destroy();
-});
+afterAll(() => tearDown(lab, daemon, host));
 
 describe("a QEMU virtual machine on the NAT network", () => {
   it("leases its address by DHCP through tapbridge and reaches the host port, a namespace guest and the far side (masqueraded)", async () => {
