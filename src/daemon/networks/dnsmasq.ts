@@ -10,8 +10,12 @@
  *   dnsmasq.pid     dnsmasq's own pid file
  *   dnsmasq.leases  the lease file; kept across stops, as libvirt keeps its
  *                   status file, so guests keep their addresses
- *   dnsmasq.hosts   static leases (dhcp.hosts)
  *   dnsmasq.log     dnsmasq's log (log-facility)
+ *
+ * Static leases (dhcp.hosts) are `dhcp-host=` lines of the config, not a
+ * dhcp-hostsfile: dnsmasq reads a hosts file after it has dropped to user
+ * nobody, which cannot read it from a runtime directory of mode 0700; the
+ * config is read while it is still root.
  *
  * dnsmasq daemonizes itself: it survives a crash of tapbridge, and the
  * next start finds it by its pid file and stops it before starting afresh
@@ -67,14 +71,10 @@ export function dnsmasqConf(input: DnsmasqInput): string {
       `dhcp-lease-max=${size}`,
       `dhcp-leasefile=${f.leases}`,
     );
-    if (d.hosts.length) lines.push(`dhcp-hostsfile=${f.hosts}`);
+    for (const h of d.hosts) lines.push(`dhcp-host=${h.mac},${h.ip}${h.name ? `,${h.name}` : ""}`);
     if (input.noRouter) lines.push("dhcp-option=3");
   }
   return lines.join("\n") + "\n";
-}
-
-function hostsFile(d: DhcpConfig): string {
-  return d.hosts.map((h) => `${h.mac},${h.ip}${h.name ? `,${h.name}` : ""}\n`).join("");
 }
 
 /** Whether `pid` is a dnsmasq running with this config file. */
@@ -93,7 +93,6 @@ export async function startDnsmasq(ns: HostNs, binary: string, input: DnsmasqInp
   mkdirSync(input.dir, { recursive: true, mode: 0o755 });
   rmSync(f.pid, { force: true });
   writeFileSync(f.conf, dnsmasqConf(input));
-  if (input.dhcp?.hosts.length) writeFileSync(f.hosts, hostsFile(input.dhcp));
   if (input.dhcp && !existsSync(f.leases)) writeFileSync(f.leases, "");
   const r = await ns.run([binary, `--conf-file=${f.conf}`]);
   if (r.code !== 0) {
@@ -138,6 +137,7 @@ export async function stopDnsmasq(pid: number, conf: string, dir: string): Promi
     stopped = true;
   }
   const f = dnsmasqFiles(dir);
+  // dnsmasq.hosts: left by versions that wrote static leases to a hosts file.
   for (const file of [f.conf, f.pid, f.hosts]) rmSync(file, { force: true });
   return stopped;
 }

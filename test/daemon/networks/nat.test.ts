@@ -38,14 +38,17 @@ const config = () => `networks:
     bridge: virbr0
     addresses: [192.168.122.1/24]
     uplink: ${uplink}
+    domain: tbnet
     dhcp:
       start: 192.168.122.2
       end: 192.168.122.254
+      hosts:
+        - { mac: "52:54:00:00:7b:02", ip: 192.168.122.50, name: guest2 }
 bridges:
   virbr0:
     ports:
       - { tap: ${lab.ifname("t1")}, netns: ${g1} }
-      - { tap: ${lab.ifname("t2")}, netns: ${g2} }
+      - { tap: ${lab.ifname("t2")}, netns: ${g2}, mac: "52:54:00:00:7b:02" }
 `;
 
 beforeAll(async () => {
@@ -69,7 +72,10 @@ describe("nat network (libvirt default)", () => {
     expect(lease1.ip).toMatch(/^192\.168\.122\.\d+$/);
     expect(lease1.router).toBe("192.168.122.1");
     const lease2 = await dhcp(lab, g2, lab.ifname("t2"), script);
-    expect(lease2.ip).not.toBe(lease1.ip);
+    // g2's MAC has a static lease (dhcp.hosts), and its name is in DNS (dnsmasq on the host port, domain tbnet).
+    expect(lease2.ip).toBe("192.168.122.50");
+    const lookup = await lab.exec(g1, ["busybox", "nslookup", "guest2.tbnet", "192.168.122.1"], { allowFail: true, timeoutMs: 20_000 });
+    expect(lookup.stdout, lookup.stderr).toMatch(/Address:\s+192\.168\.122\.50/);
 
     const far = await capture(lab, up, lab.ifname("f"), ["icmp"]);
     expect(await pings(lab, g1, FAR)).toBe(true);
