@@ -133,3 +133,16 @@ export async function addRoute(ns: HostNs, route: MovedRoute, dev: string): Prom
 export async function deleteRoute(ns: HostNs, route: MovedRoute, dev: string): Promise<void> {
   await ns.run(["ip", `-${route.family}`, "route", "del", ...route.spec, "dev", dev]);
 }
+
+/**
+ * Rename a device (down, rename, up again if it was), keeping its routes: taking a link down drops every route
+ * through it but the kernel's own, so the routes added by hand or by a DHCP client are read first and put back on
+ * the new name. Xen's network-bridge renames eth0 to peth0 this way.
+ */
+export async function renameKeepingRoutes(ns: HostNs, from: string, to: string, up: boolean): Promise<void> {
+  const routes = [...movableRoutes(await ns.routes(4, from), 4), ...movableRoutes(await ns.routes(6, from), 6)];
+  await ns.must(["ip", "link", "set", "dev", from, "down"], `taking ${from} down to rename it`);
+  await ns.must(["ip", "link", "set", "dev", from, "name", to], `renaming ${from} to ${to}`);
+  if (up) await ns.must(["ip", "link", "set", "dev", to, "up"], `bringing ${to} up`);
+  for (const r of routes) await addRoute(ns, r, to);
+}

@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { TapbridgeError } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import { addAddress, addRoute, checkClashes, deleteAddress, deleteRoute, movableAddresses, movableRoutes } from "./addresses.js";
+import { addAddress, addRoute, checkClashes, deleteAddress, deleteRoute, movableAddresses, movableRoutes, renameKeepingRoutes } from "./addresses.js";
 import { hasHostPort, type NetworkConfig } from "./config.js";
 import { startDnsmasq } from "./dnsmasq.js";
 import { HostNs, ifaceKey, requireTool } from "./host-ns.js";
@@ -132,9 +132,7 @@ export class NetworkRun {
     const h = this.hostPortName;
     if (net.renameUplink && net.uplink) {
       this.record({ kind: "rename", from: net.uplink, to: net.renameUplink, up: found.uplinkUp });
-      await ns.must(["ip", "link", "set", "dev", net.uplink, "down"], `taking ${net.uplink} down to rename it`);
-      await ns.must(["ip", "link", "set", "dev", net.uplink, "name", net.renameUplink], `renaming ${net.uplink} to ${net.renameUplink}`);
-      if (found.uplinkUp) await ns.must(["ip", "link", "set", "dev", net.renameUplink, "up"], `bringing ${net.renameUplink} up`);
+      await renameKeepingRoutes(ns, net.uplink, net.renameUplink, found.uplinkUp);
     }
     if (!b.hasBridge(net.bridge)) {
       this.record({ kind: "bridge", bridge: net.bridge });

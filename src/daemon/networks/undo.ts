@@ -8,7 +8,7 @@
  * dnsmasq). Every undo tolerates finding its work already done.
  */
 import type { Logger } from "../../log.js";
-import { addAddress, addRoute, deleteAddress, deleteRoute } from "./addresses.js";
+import { addAddress, addRoute, deleteAddress, deleteRoute, renameKeepingRoutes } from "./addresses.js";
 import { stopDnsmasq } from "./dnsmasq.js";
 import type { HostNs } from "./host-ns.js";
 import type { SysctlLedger } from "./sysctls.js";
@@ -59,9 +59,7 @@ export async function undoAction(a: Action, ctx: UndoContext): Promise<void> {
     case "rename": {
       const renamed = await ns.link(a.to);
       if (!renamed || (await ns.link(a.from))) return;
-      await ns.must(["ip", "link", "set", "dev", a.to, "down"], `taking ${a.to} down`);
-      await ns.must(["ip", "link", "set", "dev", a.to, "name", a.from], `renaming ${a.to} back to ${a.from}`);
-      if (a.up) await ns.must(["ip", "link", "set", "dev", a.from, "up"], `bringing ${a.from} up`);
+      await renameKeepingRoutes(ns, a.to, a.from, a.up);
       return;
     }
     case "address":
