@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../../src/testing/lab.js";
-import { cleanupDaemons, DaemonProcess, tempDir } from "./helpers.js";
+import { cleanupDaemons, DaemonProcess, tempDir, until } from "./helpers.js";
 import { capture, pings } from "./networks/helpers.js";
 
 const lab = new Lab("tbh");
@@ -102,4 +102,21 @@ describe("host port", () => {
     expect(taken.stderr).toContain("interface lo already exists");
     expect((await lab.exec(host, ["ip", "-br", "link", "show", "lo"])).stdout).toMatch(/^lo\s+UNKNOWN/);
   }, 90_000);
+
+  it("mac: lowest-port follows Linux's rule: the lowest MAC of the attached interfaces, changing as they come and go", async () => {
+    expect((await daemon.cli(["host-port", "br59", "del"])).code).toBe(0);
+    await lab.veth({ ns: host, name: "up10" }, { ns: g3, name: "x10" });
+    await lab.veth({ ns: host, name: "up05" }, { ns: g3, name: "x05" });
+    await lab.exec(host, ["ip", "link", "set", "dev", "up10", "address", "02:00:00:00:00:10"]);
+    await lab.exec(host, ["ip", "link", "set", "dev", "up05", "address", "02:00:00:00:00:05"]);
+    expect((await daemon.cli(["addif", "br59", "up10"])).code).toBe(0);
+    const add = await daemon.cli(["host-port", "br59", "add", "--host-mac", "lowest-port"]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(await hostMac()).toBe("02:00:00:00:00:10");
+    expect((await daemon.cli(["addif", "br59", "up05"])).code).toBe(0);
+    await until(async () => (await hostMac()) === "02:00:00:00:00:05", "the host port to take the lower MAC");
+    expect((await daemon.cli(["show"])).stdout).toMatch(/^br59\s+8000\.020000000005\s/m);
+    expect((await daemon.cli(["delif", "br59", "up05"])).code).toBe(0);
+    await until(async () => (await hostMac()) === "02:00:00:00:00:10", "the host port to go back to the lowest MAC left");
+  }, 60_000);
 });
