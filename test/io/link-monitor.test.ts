@@ -147,12 +147,17 @@ describe("link monitor on real namespaces (root)", () => {
     const seen: string[] = [];
     const sub = monitor.subscribe(ns, (e) => seen.push(e.type === "netns-deleted" ? "netns-deleted" : `${e.type} ${e.link.name}`));
     await sub.ready;
+    expect(monitor.namespaceGone(ns)).toBe(false);
+    expect(monitor.namespaceGone(undefined)).toBe(false);
     const deleted = waitFor(ns, (e) => e.type === "netns-deleted");
     await run(["ip", "netns", "del", ns]);
+    // Known at once, before the namespace's own event: a port's device report can ask.
+    expect(monitor.namespaceGone(ns)).toBe(true);
     await deleted;
     const back = waitFor(ns, (e) => e.type === "new" && e.link.name === "lo");
     await run(["ip", "netns", "add", ns]);
     await back;
+    expect(monitor.namespaceGone(ns)).toBe(false); // the new namespace of that name is the one watched now
     expect(seen).toContain("netns-deleted");
     expect(seen.filter((e) => e === "new lo")).toHaveLength(2);
     sub.close();
