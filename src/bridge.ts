@@ -218,7 +218,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   readonly counters = new Counters();
   /** VLAN membership, PVIDs, per-(port, VID) counters: typed arrays the decision loop and the addon read. */
   readonly vlanTable = new VlanTable();
-  readonly defaultPvid: number;
+  private defaultPvidValue: number;
   /** vlanFiltering as set explicitly (undefined: follows whether any port has VLAN configuration). */
   private vlanFilteringSet: boolean | undefined;
   private vlanConfigured = false;
@@ -299,8 +299,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.guard = new FdbGuard(this.fdb, this, this.log);
     this.fdbEvents = new FdbEvents(this.fdb, this);
     this.setFdbOptions({ maxLearned: options.fdbMaxLearned, fullPolicy: options.fdbFullPolicy, macFlap: options.macFlap ?? {} });
-    const defaultPvid = options.defaultPvid ?? 1;
-    this.defaultPvid = defaultPvid === 0 ? 0 : checkVid(defaultPvid, "default PVID");
+    this.defaultPvidValue = checkDefaultPvid(options.defaultPvid ?? 1);
     this.vlanFilteringSet = options.vlanFiltering;
     this.vlanTable.tpid = vlanProtocolTpid(options.vlanProtocol ?? "802.1Q");
     this.decider = new Decider(
@@ -929,6 +928,37 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     };
   }
 
+  /** Linux default_pvid: the VLAN (pvid, untagged) of ports without VLAN configuration; 0: none. */
+  get defaultPvid(): number {
+    return this.defaultPvidValue;
+  }
+
+  /**
+   * Change default_pvid as Linux does (br_vlan_set_default_pvid): ports
+   * without VLAN configuration that are still exactly in the old default
+   * ({old pvid untagged}, or nothing when it was 0) move to the new one and
+   * forget what they learned in the old; every other port keeps its VLANs.
+   * Filtering is not turned on by this.
+   */
+  set defaultPvid(vid: number) {
+    const next = checkDefaultPvid(vid);
+    const old = this.defaultPvidValue;
+    if (next === old) return;
+    this.defaultPvidValue = next;
+    for (const port of this.ports) {
+      const i = port.index;
+      if (hasVlanSpec(this.configs[i] ?? {})) continue;
+      const now = this.vlanTable.entriesOf(i);
+      const atDefault = old === 0 ? now.length === 0 : now.length === 1 && now[0]!.vid === old && now[0]!.pvid && now[0]!.untagged;
+      if (!atDefault) continue;
+      this.vlanTable.replacePort(i, next ? [{ vid: next, pvid: true, untagged: true }] : []);
+      if (old) this.fdb.flushVlan(old, i);
+      if (port instanceof BondPort) this.bonds.syncVlans(port);
+      this.emit("port-vlans", { port: port.label, index: i, vlans: this.vlanTable.entriesOf(i) });
+    }
+    this.log.info("default pvid", { from: old, to: next });
+  }
+
   /** What `bridge -s vlan show` lists: every port's VIDs with their flags and counters. */
   vlans(): PortVlans[] {
     return this.ports.map((port) => ({
@@ -1498,6 +1528,10 @@ function ageingToMs(seconds: number): number {
     throw new TapbridgeError("EINVAL", `ageing time ${seconds} is out of range: use 0 to ${AGEING_MAX_SECONDS} seconds (0 disables learning)`);
   }
   return seconds * 1000;
+}
+
+function checkDefaultPvid(vid: number): number {
+  return vid === 0 ? 0 : checkVid(vid, "default PVID");
 }
 
 function vlanProtocolTpid(protocol: VlanProtocol): number {

@@ -91,6 +91,7 @@ function bridgeToObject(b: BridgeConfig): Record<string, unknown> {
   if (b.vlanFiltering !== undefined) out["vlan-filtering"] = b.vlanFiltering;
   if (b.vlanProtocol !== undefined) out["vlan-protocol"] = b.vlanProtocol;
   if (b.hostPort) out["host-port"] = hostPortToObject(b.hostPort);
+  if (b.defaultPvid !== undefined) out["default-pvid"] = b.defaultPvid;
   return out;
 }
 

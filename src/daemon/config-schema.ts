@@ -111,6 +111,8 @@ export const bridgeSchema = z.strictObject({
   "mac-flap-recover": seconds(0, 86_400).optional(),
   "group-fwd-mask": int(0, 0xffff).optional(),
   "vlan-filtering": z.boolean().optional(),
+  /** Linux default_pvid: the VLAN of ports without VLAN keys; 0: none. */
+  "default-pvid": int(0, 4094).optional(),
   // As iproute2 writes it (vlan_protocol 802.1Q) or lower case.
   "vlan-protocol": z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(["802.1q", "802.1ad"])).optional(),
   "host-port": z.lazy(hostPortSchema).optional(),

@@ -80,6 +80,8 @@ export interface BridgeConfig {
   hostPort?: HostPortConfig;
   /** Set on a bridge a network created because `bridges:` does not list it: the network's to remove, never written by save. */
   createdBy?: string;
+  /** Linux default_pvid (absent: 1). */
+  defaultPvid?: number;
   where?: KeyPath;
 }
 
@@ -218,7 +220,7 @@ function knownKeysHint(path: KeyPath): string {
   const depth = path.length;
   if (depth === 0) return " (known: control, log, metrics, bridges, networks)";
   if (depth === 2 && path[0] === "bridges")
-    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, fdb-full-policy, mac-flap-moves, mac-flap-window, mac-flap-action, mac-flap-recover, group-fwd-mask, vlan-filtering, vlan-protocol, host-port)";
+    return " (known: interfaces, ports, attach-patterns, parameters, fdb-max-entries, fdb-max-learned, fdb-full-policy, mac-flap-moves, mac-flap-window, mac-flap-action, mac-flap-recover, group-fwd-mask, vlan-filtering, vlan-protocol, default-pvid, host-port)";
   if (depth === 2 && path[0] === "networks") return ` (known: ${NETWORK_KEYS})`;
   if (depth === 3 && path[0] === "bridges" && last === "host-port") return ` (known: netns, mac, mtu, ${HOST_PORT_VLAN_KEYS.join(", ")})`;
   if (last === "parameters") return " (known: stp, stp-protocol, priority, forward-delay, hello-time, max-age, ageing-time, path-cost, port-priority)";
@@ -315,6 +317,7 @@ function normalizeBridge(name: string, raw: RawBridge, source: ConfigSource, pro
     ...(raw["vlan-filtering"] !== undefined ? { vlanFiltering: raw["vlan-filtering"] } : {}),
     ...(raw["vlan-protocol"] !== undefined ? { vlanProtocol: raw["vlan-protocol"] } : {}),
     ...(raw["host-port"] !== undefined && raw["host-port"] !== false ? { hostPort: hostPortConfig(raw["host-port"], [...at, "host-port"], source, problems) } : {}),
+    ...(raw["default-pvid"] !== undefined ? { defaultPvid: raw["default-pvid"] } : {}),
     where: at,
   };
 }

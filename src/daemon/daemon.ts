@@ -133,6 +133,7 @@ export class Daemon {
       ...(config.params.stp ? { stp: stpOptions(config.params) } : {}),
       ...(config.vlanFiltering !== undefined ? { vlanFiltering: config.vlanFiltering } : {}),
       ...(config.vlanProtocol !== undefined ? { vlanProtocol: VLAN_PROTOCOLS[config.vlanProtocol] } : {}),
+      ...(config.defaultPvid !== undefined ? { defaultPvid: config.defaultPvid } : {}),
       ...(this.native ? { native: this.native } : {}),
     });
     const managed = new ManagedBridge(bridge, { ...config, ports: [], pathCost: {}, portPriority: {} });
@@ -531,6 +532,25 @@ export class Daemon {
     });
   }
 
+  /** default-pvid, changed in place: ports still in the old default VLAN move to the new one (Linux default_pvid). */
+  private stepDefaultPvid(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
+    const before = managed.config.defaultPvid;
+    if (want.defaultPvid === before) return;
+    const bridge = managed.bridge;
+    const was = bridge.defaultPvid;
+    bridge.defaultPvid = want.defaultPvid ?? 1;
+    managed.config = { ...managed.config, ...(want.defaultPvid !== undefined ? { defaultPvid: want.defaultPvid } : {}) };
+    if (want.defaultPvid === undefined) delete managed.config.defaultPvid;
+    steps.push({
+      say: `bridge ${managed.name}: default-pvid ${fmt(before)} → ${fmt(want.defaultPvid)}`,
+      undo: () => {
+        bridge.defaultPvid = was;
+        managed.config = { ...managed.config, ...(before !== undefined ? { defaultPvid: before } : {}) };
+        if (before === undefined) delete managed.config.defaultPvid;
+      },
+    });
+  }
+
   /** vlan-filtering and vlan-protocol, changed in place. */
   private stepVlanKeys(managed: ManagedBridge, want: BridgeConfig, steps: Step[]): void {
     const before = { filtering: managed.config.vlanFiltering, protocol: managed.config.vlanProtocol };
@@ -624,6 +644,7 @@ export class Daemon {
             throw located(error, want.where && [...want.where, "parameters"]);
           }
           this.stepVlanKeys(managed, want, steps);
+          this.stepDefaultPvid(managed, want, steps);
           this.stepFdbKeys(managed, want, steps);
           this.stepHostPortKey(managed, want, steps);
         }

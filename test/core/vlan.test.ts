@@ -126,6 +126,39 @@ describe("VLAN configuration", () => {
     bridge.setPortSettings("m0", { access: 89, hairpin: true });
     expect(bridge.portConfig("m0")).toEqual({ access: 89, hairpin: true });
   });
+
+  it("changes default_pvid as Linux does: ports still in the old default move, configured ports stay", () => {
+    const { bridge, to, drops } = rig([{}, {}, { access: 59 }, {}], { vlanFiltering: true });
+    bridge.addVlan("m3", 7); // m3 was changed by hand: no longer at the default
+    to(0, frame(1, BCAST));
+    expect(bridge.fdbEntries().map((e) => [e.mac, e.vlan])).toEqual([[H(1), 1]]);
+    const events: unknown[] = [];
+    bridge.on("port-vlans", (e) => events.push(e));
+    bridge.defaultPvid = 5;
+    expect(bridge.defaultPvid).toBe(5);
+    const show = () => bridge.vlans().map((p) => p.vlans.map(({ vid, pvid, untagged }) => `${vid}${pvid ? "P" : ""}${untagged ? "U" : ""}`).join(" "));
+    expect(show()).toEqual(["5PU", "5PU", "59PU", "1PU 7"]);
+    expect(events.map((e) => (e as { port: string }).port)).toEqual(["m0", "m1"]);
+    expect(bridge.fdbEntries()).toEqual([]); // learned in VLAN 1 on a port that left it
+    expect(to(0, frame(1, BCAST))).toEqual([1]);
+    // A port added now joins the new default.
+    bridge.addPort(new MemoryPort("m4"));
+    expect(show()[4]).toBe("5PU");
+    // 0: no default VLAN; ports at the default have none, and untagged frames are dropped for want of a PVID.
+    bridge.defaultPvid = 0;
+    expect(show()).toEqual(["", "", "59PU", "1PU 7", ""]);
+    expect(to(0, frame(1, BCAST))).toEqual([]);
+    expect(drops(0)).toEqual({ no_pvid: 1 });
+    bridge.defaultPvid = 9;
+    expect(show()).toEqual(["9PU", "9PU", "59PU", "1PU 7", "9PU"]);
+    expect(() => (bridge.defaultPvid = 4095)).toThrow(/default PVID: VLAN ID 4095 is reserved/);
+    expect(bridge.defaultPvid).toBe(9);
+    // It does not turn filtering on by itself.
+    const unaware = rig([{}, {}]);
+    unaware.bridge.defaultPvid = 3;
+    expect(unaware.bridge.vlanFiltering).toBe(false);
+    expect(unaware.bridge.vlans()[0]!.vlans.map((v) => v.vid)).toEqual([3]);
+  });
 });
 
 describe("VLAN ingress", () => {
