@@ -113,6 +113,27 @@ async function probe(from: string, f: Buffer): Promise<Record<string, string[]>>
 
 const hex = (b: Buffer) => b.toString("hex");
 
+/**
+ * tshark's reading of one frame (hex), as an independent decoder of what was
+ * on the wire: the requested fields, tab-separated, in order.
+ */
+async function tshark(frameHex: string, fields: string[]): Promise<string[]> {
+  const f = Buffer.from(frameHex, "hex");
+  const global = Buffer.alloc(24);
+  global.writeUInt32LE(0xa1b2c3d4, 0);
+  global.writeUInt16LE(2, 4);
+  global.writeUInt16LE(4, 6);
+  global.writeUInt32LE(65535, 16);
+  global.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
+  const record = Buffer.alloc(16);
+  record.writeUInt32LE(f.length, 8);
+  record.writeUInt32LE(f.length, 12);
+  const file = path.join(tmp, `decode-${++seq}.pcap`);
+  writeFileSync(file, Buffer.concat([global, record, f]));
+  const r = await run(["tshark", "-r", file, "-T", "fields", ...fields.flatMap((e) => ["-e", e])], { timeoutMs: 60_000 });
+  return r.stdout.trim().split("\t");
+}
+
 describe("VLANs through real ports (crafted frames)", { timeout: 120_000 }, () => {
   it("drops and counts a tagged frame with a non-member VID entering a trunk", async () => {
     const before = bridge.portStats(`${lab.ifname("pt1")}@${bridgeNs}`).drops.vlan_not_member ?? 0;
@@ -140,6 +161,10 @@ describe("VLANs through real ports (crafted frames)", { timeout: 120_000 }, () =
     const got = await probe("a1", f);
     const qinq = hex(retag(f, 1, [{ vid: 59 }, { tpid: 0x88a8, vid: 300, pcp: 2 }]));
     expect(got).toEqual({ a2: [hex(f)], t1: [qinq], t2: [qinq], s1: [qinq], tap: [hex(f)], "mem-access": [hex(f)], "mem-trunk": [qinq] });
+    // tshark reads what left the trunk as an 802.1Q tag (VLAN 59, PCP 0) holding the customer's 802.1ad tag (300, PCP 2) intact.
+    const [protocols, cVid, cPcp, sVid, sPcp] = await tshark(got.t1![0]!, ["frame.protocols", "vlan.id", "vlan.priority", "ieee8021ad.id", "ieee8021ad.priority"]);
+    expect(protocols).toMatch(/^eth:ethertype:vlan:ethertype:ieee8021ad:ethertype:ip/);
+    expect([cVid, cPcp, sVid, sPcp]).toEqual(["59", "0", "300", "2"]);
   });
 
   it("carries the native VLAN untagged, and keeps VLAN 89 away from VLAN 59's ports", async () => {
