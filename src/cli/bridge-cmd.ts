@@ -27,8 +27,8 @@ const USAGE: Record<string, string> = {
                  [hairpin on|off] [isolated on|off] [state 0-4|NAME] [cost N] [priority N]
 `,
   vlan: `Usage: tapbridge vlan show [dev PORT] [vid VID] [-s] [-j]
-       tapbridge vlan add dev PORT vid VID [pvid] [untagged]
-       tapbridge vlan del dev PORT vid VID
+       tapbridge vlan add dev PORT vid VID[-VID] [pvid] [untagged]
+       tapbridge vlan del dev PORT vid VID[-VID]
 `,
 };
 
@@ -151,9 +151,11 @@ export async function bridgeCommand(object: string, argv: string[]): Promise<num
     case "vlan delete": {
       const k = keywords(rest, ["dev", "vid"], ["pvid", "untagged", "master", "self"], verb);
       if (!k.dev || !k.vid) throw new UsageError(`"tapbridge ${verb}" needs dev PORT vid VID`);
-      const vid = int(k.vid, "vid");
-      if (action === "add") await call(socket, "vlan.add", { dev: k.dev, vid, ...(k.pvid ? { pvid: true } : {}), ...(k.untagged ? { untagged: true } : {}) });
-      else await call(socket, "vlan.del", { dev: k.dev, vid });
+      // vid N or a range N-M, as iproute2 takes it.
+      const [from, to] = String(k.vid).split("-", 2) as [string, string | undefined];
+      const vids = { vid: int(from, "vid"), ...(to !== undefined ? { vidEnd: int(to, "the end of the vid range") } : {}) };
+      if (action === "add") await call(socket, "vlan.add", { dev: k.dev, ...vids, ...(k.pvid ? { pvid: true } : {}), ...(k.untagged ? { untagged: true } : {}) });
+      else await call(socket, "vlan.del", { dev: k.dev, ...vids });
       return 0;
     }
     default:

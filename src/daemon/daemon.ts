@@ -14,6 +14,7 @@ import { Bridge } from "../bridge.js";
 import { DEFAULT_FULL_POLICY } from "../core/fdb.js";
 import { DEFAULT_MAC_FLAP, type MacFlapOptions } from "../fdb-guard.js";
 import { applyPortOptionValue, checkPortConfig, type PortConfig } from "../config/port-options.js";
+import { formatVidList } from "../core/vlan-spec.js";
 import { TapbridgeError } from "../errors.js";
 import { HostPort } from "../io/host-port.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
@@ -575,14 +576,36 @@ export class Daemon {
   }
 
   /** `bridge vlan add/del`: change a port's VLANs live; the port's options follow in Linux terms (vlans, untagged, pvid). */
-  changeVlan(bridgeName: string, label: string, change: { add?: { vid: number; pvid: boolean; untagged: boolean }; del?: number }): string[] {
+  /**
+   * `bridge vlan add|del dev PORT vid N[-M]`: a VID or a range of them (all
+   * or nothing: a range to delete must be wholly the port's; a PVID is one VID).
+   */
+  changeVlan(
+    bridgeName: string,
+    label: string,
+    change: { add?: { vid: number; vidEnd?: number; pvid: boolean; untagged: boolean }; del?: number; delEnd?: number },
+  ): string[] {
     const managed = this.bridge(bridgeName);
     // The host port is `dev BRIDGE … self` in Linux's words.
     const host = managed.host && (label === managed.host.port.label || label === managed.host.port.name) ? managed.host : undefined;
     const p = host ? { port: host.port, entry: { label: host.port.label, options: host.config.options } } : managed.port(label);
     const bridge = managed.bridge;
-    if (change.add) bridge.addVlan(p.port, change.add.vid, change.add);
-    if (change.del !== undefined && !bridge.deleteVlan(p.port, change.del)) throw new TapbridgeError("ENOENT", `port ${p.entry.label} is not a member of VLAN ${change.del}`);
+    const range = (from: number, to = from) => {
+      if (to < from) throw new TapbridgeError("EINVAL", `the VLAN range ${from}-${to} runs backwards (write ${to}-${from})`);
+      return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    };
+    if (change.add) {
+      const vids = range(change.add.vid, change.add.vidEnd);
+      if (change.add.pvid && vids.length > 1) throw new TapbridgeError("EINVAL", `a range of VLANs (${change.add.vid}-${change.add.vidEnd}) cannot be the PVID: a port has one PVID`);
+      for (const vid of vids) bridge.addVlan(p.port, vid, change.add);
+    }
+    if (change.del !== undefined) {
+      const vids = range(change.del, change.delEnd);
+      const member = new Set(bridge.vlans().find((v) => v.port === p.port.label)?.vlans.map((v) => v.vid) ?? []);
+      const missing = vids.filter((v) => !member.has(v));
+      if (missing.length) throw new TapbridgeError("ENOENT", `port ${p.entry.label} is not a member of VLAN ${missing.length === 1 ? missing[0] : formatVidList(missing)}`);
+      for (const vid of vids) bridge.deleteVlan(p.port, vid);
+    }
     const entries = bridge.vlans().find((v) => v.port === p.port.label)?.vlans ?? [];
     const options: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(p.entry.options)) if (!VLAN_OPTION_KEYS.has(k)) options[k] = v;
@@ -603,7 +626,12 @@ export class Daemon {
       mp.entry = { ...mp.entry, options, config };
       managed.config.ports = managed.config.ports.map((e) => (e.label === mp.entry.label ? mp.entry : e));
     }
-    return [change.add ? `port ${p.entry.label} of ${managed.name}: vlan ${change.add.vid}${change.add.pvid ? " pvid" : ""}${change.add.untagged ? " untagged" : ""} added` : `port ${p.entry.label} of ${managed.name}: vlan ${change.del} deleted`];
+    const vids = (from: number, to?: number) => (to !== undefined && to !== from ? `${from}-${to}` : `${from}`);
+    return [
+      change.add
+        ? `port ${p.entry.label} of ${managed.name}: vlan ${vids(change.add.vid, change.add.vidEnd)}${change.add.pvid ? " pvid" : ""}${change.add.untagged ? " untagged" : ""} added`
+        : `port ${p.entry.label} of ${managed.name}: vlan ${vids(change.del!, change.delEnd)} deleted`,
+    ];
   }
 
   // ── whole configurations ────────────────────────────────────────────

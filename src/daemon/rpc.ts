@@ -45,6 +45,7 @@ interface Method<S extends z.ZodType> {
 const method = <S extends z.ZodType>(m: Method<S>) => m as unknown as Method<z.ZodType>;
 
 const name = z.string().min(1).max(64);
+const vid = z.number().int().min(1).max(4094);
 const bridgeOnly = z.strictObject({ bridge: name });
 const seconds = (min: number, max: number) => z.strictObject({ bridge: name, seconds: z.number().min(min).max(max) });
 const onOff = z.strictObject({ bridge: name, port: name, on: z.boolean() });
@@ -273,17 +274,17 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     },
   }),
   "vlan.add": method({
-    params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094), pvid: z.boolean().optional(), untagged: z.boolean().optional() }),
-    help: "add a VLAN to a port, or change its flags (bridge vlan add)",
+    params: z.strictObject({ dev: name, vid: vid, vidEnd: vid.optional(), pvid: z.boolean().optional(), untagged: z.boolean().optional() }),
+    help: "add a VLAN (vid..vidEnd: a range) to a port, or change its flags (bridge vlan add dev P vid N[-M] [pvid] [untagged])",
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
-      return changes(ctx.daemon.changeVlan(b.name, p.dev, { add: { vid: p.vid, pvid: p.pvid ?? false, untagged: p.untagged ?? false } }));
+      return changes(ctx.daemon.changeVlan(b.name, p.dev, { add: { vid: p.vid, ...(p.vidEnd !== undefined ? { vidEnd: p.vidEnd } : {}), pvid: p.pvid ?? false, untagged: p.untagged ?? false } }));
     },
   }),
   "vlan.del": method({
-    params: z.strictObject({ dev: name, vid: z.number().int().min(1).max(4094) }),
-    help: "remove a VLAN from a port (bridge vlan del)",
-    run: (ctx, p) => changes(ctx.daemon.changeVlan(ownerOfDev(ctx, p.dev).name, p.dev, { del: p.vid })),
+    params: z.strictObject({ dev: name, vid: vid, vidEnd: vid.optional() }),
+    help: "remove a VLAN (vid..vidEnd: a range) from a port (bridge vlan del dev P vid N[-M])",
+    run: (ctx, p) => changes(ctx.daemon.changeVlan(ownerOfDev(ctx, p.dev).name, p.dev, { del: p.vid, ...(p.vidEnd !== undefined ? { delEnd: p.vidEnd } : {}) })),
   }),
   "net.list": method({
     params: z.strictObject({ all: z.boolean().optional() }),

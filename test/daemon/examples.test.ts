@@ -131,6 +131,11 @@ describe("example configs", () => {
     expect((await d.cli(["vlan", "add", "dev", "vnet2", "vid", "100"])).code).toBe(0);
     expect((await d.cli(["vlan", "show", "dev", "vnet2"])).stdout).toBe("port              vlan-id  \nvnet2             89 PVID Egress Untagged\n                  100\n\n");
     expect((await d.cli(["vlan", "del", "dev", "vnet2", "vid", "100"])).code).toBe(0);
+    expect((await d.cli(["vlan", "add", "dev", "vnet2", "vid", "200-202", "untagged"])).code).toBe(0); // a range, as iproute2 takes it
+    expect((await d.cli(["vlan", "show", "dev", "vnet2", "-j"])).stdout).toBe(
+      JSON.stringify([{ ifname: "vnet2", vlans: [{ vlan: 89, flags: ["PVID", "Egress Untagged"] }, ...[200, 201, 202].map((vlan) => ({ vlan, flags: ["Egress Untagged"] }))] }]) + "\n",
+    );
+    expect((await d.cli(["vlan", "del", "dev", "vnet2", "vid", "200-202"])).code).toBe(0);
     const gone = await d.cli(["vlan", "del", "dev", "vnet2", "vid", "100"]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain("port vnet2 is not a member of VLAN 100");

@@ -4,7 +4,7 @@
  * watch): vlan-filtering, vlan-protocol, default-pvid.
  */
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/daemon/config.js";
+import { parseConfig, portEntryFromOptions } from "../../src/daemon/config.js";
 import { configToYaml } from "../../src/daemon/config-save.js";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { MemoryPort } from "../../src/ports/memory-port.js";
@@ -39,5 +39,27 @@ describe("VLAN keys of a bridge", () => {
 
   it("refuses a default-pvid out of range with the place and the range", () => {
     expect(() => config("default-pvid: 4095")).toThrow(/t\.yaml:3:19: bridges\.br0\.default-pvid: 4095 is out of range: must be at most 4094/);
+  });
+
+  it("bridge vlan add/del take a VID or a range, all or nothing, and the port's options follow in Linux terms", () => {
+    const daemon = new Daemon();
+    try {
+      daemon.apply(config("vlan-filtering: true"));
+      const managed = daemon.bridge("br0");
+      const entry = portEntryFromOptions("attach", "vm", { access: 59 });
+      managed.ports.set("vm", { entry, port: managed.bridge.addPort(new MemoryPort("vm"), entry.config), origin: "cli" });
+      const vids = () => managed.bridge.vlans()[0]!.vlans.map((v) => v.vid);
+      expect(daemon.changeVlan("br0", "vm", { add: { vid: 100, vidEnd: 102, pvid: false, untagged: false } })).toEqual(["port vm of br0: vlan 100-102 added"]);
+      expect(vids()).toEqual([59, 100, 101, 102]);
+      expect(managed.port("vm").entry.options).toEqual({ vlans: [100, 101, 102], untagged: 59, pvid: 59 });
+      expect(() => daemon.changeVlan("br0", "vm", { add: { vid: 5, vidEnd: 6, pvid: true, untagged: false } })).toThrow(/a range of VLANs \(5-6\) cannot be the PVID/);
+      expect(() => daemon.changeVlan("br0", "vm", { add: { vid: 9, vidEnd: 7, pvid: false, untagged: false } })).toThrow(/runs backwards \(write 7-9\)/);
+      expect(() => daemon.changeVlan("br0", "vm", { del: 101, delEnd: 104 })).toThrow(/port vm is not a member of VLAN 103-104/);
+      expect(vids()).toEqual([59, 100, 101, 102]); // a refused range changed nothing
+      expect(daemon.changeVlan("br0", "vm", { del: 100, delEnd: 102 })).toEqual(["port vm of br0: vlan 100-102 deleted"]);
+      expect(vids()).toEqual([59]);
+    } finally {
+      daemon.close();
+    }
   });
 });
