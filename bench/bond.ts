@@ -17,11 +17,16 @@
  * bond / single, the bond's per-member share of the bytes sent, and the
  * tapbridge process's CPU per GB.
  *
+ * Then rebalancing: a fresh bond (rebalance-interval=1000) whose two guests
+ * hash to buckets of the same member; while both send, the members' share
+ * of each second's bytes shows the rebalancer moving one guest's bucket.
+ *
  * On veth pairs an uplink is no bottleneck (a veth moves what the CPU
  * does), so on this machine the ratio says what the bond costs, not what a
  * second NIC would add.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { slbBucket } from "../src/bond/hash.js";
@@ -52,17 +57,20 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-/** Two guest MACs whose balance-slb buckets are even and odd: on different members at start. */
-function guestMacs(): string[] {
-  let even: string | undefined;
-  let odd: string | undefined;
-  for (let i = 1; !even || !odd; i++) {
+/**
+ * Two guest MACs for balance-slb: buckets even and odd ("split": on
+ * different members at start, as buckets are dealt out in turn), or both
+ * even ("same": both on the first member until the rebalancer moves one).
+ */
+function guestMacs(layout: "split" | "same"): string[] {
+  const even: string[] = [];
+  const odd: string[] = [];
+  for (let i = 1; even.length < 2 || odd.length < 1; i++) {
     const mac = `02:78:00:00:00:${i.toString(16).padStart(2, "0")}`;
     const [hi, lo] = parseMac(mac);
-    if (slbBucket(hi, lo, 0) % 2 === 0) even ??= mac;
-    else odd ??= mac;
+    (slbBucket(hi, lo, 0) % 2 === 0 ? even : odd).push(mac);
   }
-  return [even, odd];
+  return layout === "split" ? [even[0]!, odd[0]!] : [even[0]!, even[1]!];
 }
 
 interface Rig {
@@ -72,7 +80,7 @@ interface Rig {
   servers: string[];
 }
 
-async function buildRig(lab: Lab, tag: string, label: string, uplinks: number): Promise<Rig> {
+async function buildRig(lab: Lab, tag: string, label: string, uplinks: number, layout: "split" | "same" = "split", bondOptions = ""): Promise<Rig> {
   const sw = await lab.netns(`${tag}SW`);
   const up = await lab.netns(`${tag}U`);
   const guests = [await lab.netns(`${tag}G1`), await lab.netns(`${tag}G2`)];
@@ -90,9 +98,9 @@ async function buildRig(lab: Lab, tag: string, label: string, uplinks: number): 
   for (const v of ["iptables", "ip6tables", "arptables"]) await lab.exec(sw, ["sysctl", "-qw", `net.bridge.bridge-nf-call-${v}=0`], { allowFail: true });
   for (const p of members) await run(["ip", "-n", sw, "link", "set", p, "master", "br0"]);
   await run(["ip", "-n", sw, "link", "set", "br0", "up"]);
-  const uplink = uplinks > 1 ? ["--bond", `up=${Array.from({ length: uplinks }, (_, k) => `u${k + 1}@${up}`).join(",")}:mode=balance-slb`] : ["--attach", `u1@${up}`];
+  const uplink = uplinks > 1 ? ["--bond", `up=${Array.from({ length: uplinks }, (_, k) => `u${k + 1}@${up}`).join(",")}:mode=balance-slb${bondOptions}`] : ["--attach", `u1@${up}`];
   const tb = await TapbridgeProcess.start(["--name", `bench-${tag}`, ...uplink, "--tap", `t0@${guests[0]}`, "--tap", `t0@${guests[1]}`]);
-  const macs = guestMacs();
+  const macs = guestMacs(layout);
   for (let k = 0; k < 2; k++) {
     await lab.exec(guests[k]!, ["ip", "link", "set", "t0", "address", macs[k]!]);
     await lab.address(guests[k]!, "t0", `${GUEST_IP[k]}/24`);
@@ -138,6 +146,30 @@ async function memberTx(rig: Rig): Promise<number[]> {
   return (await rig.tb.status()).bonds?.[0]?.members.map((m) => m.txBytes) ?? [];
 }
 
+/**
+ * Rebalancing: both guests start on one member (rebalance-interval 1000 ms);
+ * while they send, the members' share of the bytes sent in each second,
+ * and the second at which neither member carries more than 65%.
+ */
+async function rebalanceRun(lab: Lab, rig: Rig, seconds: number): Promise<{ perSecond: number[][]; evenAfterS: number | undefined; gbps: number }> {
+  const flows = twoFlows(lab, rig, seconds);
+  let settled = false;
+  void flows.finally(() => (settled = true)).catch(() => undefined);
+  const perSecond: number[][] = [];
+  let last = await memberTx(rig);
+  while (!settled && perSecond.length < seconds + 2) {
+    await sleep(1000);
+    const now = await memberTx(rig);
+    const sent = now.map((b, k) => b - (last[k] ?? 0));
+    last = now;
+    const total = sent.reduce((a, b) => a + b, 0);
+    if (total > 1e6) perSecond.push(sent.map((b) => b / total));
+  }
+  const r = await flows;
+  const even = perSecond.findIndex((share) => Math.max(...share) <= 0.65);
+  return { perSecond, evenAfterS: even < 0 ? undefined : even + 1, gbps: r.gbps };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const o = parse(argv);
   if (process.getuid?.() !== 0) {
@@ -163,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
         const sent = after.map((b, k) => b - (before[k] ?? 0));
         const total = sent.reduce((a, b) => a + b, 0);
         if (total > 0) row.shares.push(sent.map((b) => b / total));
-        console.log(`run ${i + 1} ${rig.label.padEnd(24)} ${r.gbps.toFixed(2)} Gbit/s${total > 0 ? `  members' share of bytes sent: ${sent.map((b) => `${Math.round((b / total) * 100)}%`).join(" / ")}` : ""}`);
+        console.log(`run ${i + 1} ${rig.label.padEnd(24)} ${r.gbps.toFixed(2)} Gbit/s${total > 0 ? `  members' share of bytes sent: ${sent.map((b) => `${Math.round((b / total) * 100)}%`).join(" / ")}` : ""}; load ${os.loadavg()[0]!.toFixed(1)}`);
         await sleep(300);
       }
     }
@@ -184,6 +216,13 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`  ${label.padEnd(24)} ${median(row.gbps).toFixed(2)} Gbit/s (${Math.min(...row.gbps).toFixed(2)}–${Math.max(...row.gbps).toFixed(2)}), tapbridge ${median(row.cpuPerGB).toFixed(3)} CPU s/GB`);
     }
     console.log(`  ratio bond / single: ${(b / s).toFixed(2)}×`);
+    // Rebalancing, on a fresh bond whose two guests hash to the same member.
+    const rebalancing = await buildRig(lab, "r", "bond, both guests on one member at start", 2, "same", ":rebalance-interval=1000");
+    rigs.push(rebalancing);
+    const rb = await rebalanceRun(lab, rebalancing, Math.max(o.seconds, 6));
+    console.log(`\nrebalancing (both guests on one member at start, rebalance-interval=1000): members' share of bytes sent, per second: ${rb.perSecond.map((sh) => sh.map((x) => `${Math.round(x * 100)}%`).join("/")).join("  ")}`);
+    console.log(`  ${rb.evenAfterS === undefined ? "never evened (no second with both members at 35-65%)" : `even (no member above 65%) from second ${rb.evenAfterS}`}; ${rb.gbps.toFixed(2)} Gbit/s over the transfer`);
+    Object.assign(out, { rebalancing: rb });
     const dir = path.join(ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "bond-latest.json"), JSON.stringify(out, null, 2));
