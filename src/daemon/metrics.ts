@@ -16,7 +16,12 @@
  *   tapbridge_port_err_disabled, tapbridge_stp_topology_changes_total, tapbridge_stp_topology_change,
  *   tapbridge_stp_root, tapbridge_stp_port_role{role}, tapbridge_stp_bpdus_{received,sent}_total{type},
  *   tapbridge_bridge_ports, tapbridge_internal_errors_total,
- *   tapbridge_vlan_{rx,tx}_{packets,bytes}_total{vlan} (per port and VID, while the bridge filters VLANs).
+ *   tapbridge_vlan_{rx,tx}_{packets,bytes}_total{vlan} (per port and VID, while the bridge filters VLANs);
+ * bonds (bond-metrics.ts), with `bond` and `member` labels:
+ *   tapbridge_bond_member_{rx,tx}_{packets,bytes}_total, tapbridge_bond_member_tx_{dropped,errors}_total,
+ *   tapbridge_bond_member_drops_total{reason}, tapbridge_bond_member_enabled, tapbridge_bond_member_link_up,
+ *   tapbridge_bond_member_load_bytes, tapbridge_bond_active_member, tapbridge_bond_up,
+ *   tapbridge_bond_failovers_total, tapbridge_bond_lacp_negotiated.
  */
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
@@ -26,8 +31,10 @@ import { PortState } from "../core/port-table.js";
 import type { Logger } from "../log.js";
 import type { FdbStats, PortStats } from "../bridge.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
+import { registerBondMetrics } from "./bond-metrics.js";
 
-type Sample = [labels: Record<string, string>, value: number];
+export type Sample = [labels: Record<string, string>, value: number];
+export type MetricMaker = (name: string, help: string, labelNames: string[], read: () => Sample[]) => unknown;
 
 export function createMetricsRegistry(daemon: Daemon): Registry {
   const registry = new Registry();
@@ -143,6 +150,7 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
   }
   gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
   counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
+  registerBondMetrics(daemon, counter, gauge);
   return registry;
 }
 

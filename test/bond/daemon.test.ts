@@ -3,7 +3,8 @@
  * of two veth uplinks to a kernel bridge, read with `tapbridge bond show`
  * (text and -j) and `link show`, changed live by reload (no member is
  * reopened: their counters go on), failed over by cutting a member (a
- * "bond failover" log line), saved back; and `tapbridge run --bond`: a bad
+ * "bond failover" log line, the Prometheus metrics per bond and member),
+ * saved back; and `tapbridge run --bond`: a bad
  * spec exits 2 with a sentence, a good one logs its members and puts the
  * bond in its SIGUSR1 status line.
  */
@@ -38,7 +39,11 @@ afterAll(async () => {
   await lab.destroy();
 });
 
-const config = (updelay: number, mode = "active-backup") => `bridges:
+const metricsPort = 40000 + (process.pid % 20000);
+
+const config = (updelay: number, mode = "active-backup") => `metrics:
+  listen: "127.0.0.1:${metricsPort}"
+bridges:
   br0:
     ports:
       - bond: bond0
@@ -86,6 +91,15 @@ describe("bonds in the daemon", () => {
       const line = daemon.logs().find((l) => l.msg === "bond failover")!;
       expect(line).toMatchObject({ bridge: "br0", bond: "bond0", from: "u1", to: "u2", reason: "carrier" });
       expect((await daemon.cli(["bond", "show"])).stdout).toMatch(/failovers: 1, last u1 -> u2 \(carrier\)/);
+      // Metrics: the failover, which member carries traffic, counters per member.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^tapbridge_bond_failovers_total\{bridge="br0",bond="bond0"\} 1$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_up\{bridge="br0",bond="bond0"\} 1$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_member_enabled\{bridge="br0",bond="bond0",member="u1"\} 0$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_member_enabled\{bridge="br0",bond="bond0",member="u2"\} 1$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_member_link_up\{bridge="br0",bond="bond0",member="u1"\} 0$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_member_tx_packets_total\{bridge="br0",bond="bond0",member="u1"\} [1-9]\d*$/m);
+      expect(metrics).toMatch(/^tapbridge_bond_member_rx_packets_total\{bridge="br0",bond="bond0",member="u1"\} [1-9]\d*$/m);
       expect((await lab.exec(h, ["ping", "-c", "2", "-W", "2", "10.56.0.1"], { allowFail: true })).code).toBe(0);
 
       const saved = await daemon.cli(["save"]);
