@@ -166,6 +166,10 @@ export function resolveBondSettings(options: BondOptions, members: readonly stri
   if (options.rebalanceInterval !== undefined) {
     s.rebalanceInterval = options.rebalanceInterval === 0 ? 0 : checkMs(options.rebalanceInterval, "rebalance-interval", 100, MAX_INTERVAL_MS);
   }
+  // As the Linux bonding driver: the partner may answer a member's probe on any member of the aggregate.
+  if (s.mode === "lacp" && s.arpInterval > 0) {
+    throw new TapbridgeError("EINVAL", `arp-targets do not apply to lacp bonds: the partner may answer a probe on any member of the aggregate; LACP's own timeout (lacp-rate=fast: 3 s) sees the failures carrier cannot`);
+  }
   return s;
 }
 

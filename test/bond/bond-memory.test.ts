@@ -43,7 +43,7 @@ describe("a bond is one port", () => {
     expect(r.tb.stpStatus().ports.map((p) => p.name)).toEqual(["bond0", "g0", "g1"]);
   });
 
-  it("refuses bond options on other ports, a primary that is no member, members twice, and no members", () => {
+  it("refuses bond options on other ports, a primary that is no member, members twice, no members, and ARP monitoring on lacp", () => {
     const r = rig();
     expect(() => r.tb.addPort(new MemoryPort("x"), { bond: { mode: "lacp" } })).toThrow(/not a bond: bond options/);
     expect(() => new BondPort({ name: "b", members: [new MemoryPort("a"), new MemoryPort("b")], primary: "c" })).toThrow(/primary=c is not a member of the bond \(members: a, b\)/);
@@ -52,6 +52,7 @@ describe("a bond is one port", () => {
     expect(() => new BondPort({ name: "b", members: ["eth1"], mode: "round-robin" as never })).toThrow(/is not a bond mode/);
     expect(() => new BondPort({ name: "b", members: ["eth1"], arpTargets: ["10.0.0.300"] })).toThrow(/not an IPv4 address/);
     expect(() => r.tb.setPortSettings("bond0", { bond: { updelay: -1 } })).toThrow(/updelay=-1 is out of range/);
+    expect(() => new BondPort({ name: "b", members: ["eth1"], mode: "lacp", arpTargets: ["192.0.2.1"] })).toThrow(/arp-targets do not apply to lacp bonds/);
     expect(() => r.tb.addPort(new BondPort({ name: "b2", members: [r.members[0]!] }))).toThrow(/already attached/);
     expect(r.tb.bondStatus("bond0").options.updelay).toBeUndefined(); // nothing changed
   });
