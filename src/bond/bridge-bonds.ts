@@ -16,7 +16,8 @@
  *    bond's bit leaves through one member instead: the active member, or
  *    the member of its hash bucket;
  *  - beside the data path: a 100 ms tick (updelay/downdelay, ARP monitor,
- *    LACP timers, drain, rebalancing), member links from the LinkMonitor,
+ *    LACP timers, drain, rebalancing), member links from the LinkMonitor
+ *    and polled every miimon ms (member-links.ts says why),
  *    announcements after failovers, logs and events.
  * Both passes touch typed arrays only and allocate nothing per frame; a
  * bridge without bonds skips them.
@@ -82,6 +83,8 @@ interface Entry {
   members: (PacketPort | MemoryPort)[];
   indices: number[];
   links: MemberLinks | undefined;
+  /** Polls the members' links every miimon ms (native members only). */
+  mii: Timer | undefined;
   announcer: Announcer;
 }
 
@@ -145,7 +148,7 @@ export class BridgeBonds {
     port.mac = members[0]!.mac ?? nameMac(port.name);
     port.mtu = Math.min(...members.map((m) => m.mtu));
     const infos: BondMemberInfo[] = members.map((m, k) => ({ name: port.memberNames[k]!, index: indices[k]!, mac: macBytes(m.mac ?? nameMac(`${port.name}/${m.label}`)) }));
-    const entry: Entry = { port, members, indices, links: undefined, bond: undefined as unknown as Bond, announcer: undefined as unknown as Announcer };
+    const entry: Entry = { port, members, indices, links: undefined, mii: undefined, bond: undefined as unknown as Bond, announcer: undefined as unknown as Announcer };
     entry.bond = new Bond(port.name, index, settings, infos, this.hooks(entry));
     entry.announcer = new Announcer(index, {
       fdb: h.fdb,
@@ -190,6 +193,15 @@ export class BridgeBonds {
     });
     entry.bond.recompute("started");
     this.syncVlans(port);
+    this.startMii(entry);
+  }
+
+  /** (Re)start polling the members' links at the bond's miimon. */
+  private startMii(entry: Entry): void {
+    entry.mii?.cancel();
+    entry.mii = undefined;
+    const ms = entry.bond.settings.miimon;
+    if (entry.links && ms > 0) entry.mii = this.host.scheduler.every(ms, () => entry.links?.poll());
   }
 
   /** Close the members of a bond being removed. */
@@ -197,6 +209,7 @@ export class BridgeBonds {
     const entry = this.entries.find((e) => e?.port === port);
     if (!entry) return;
     const id = this.entries.indexOf(entry);
+    entry.mii?.cancel();
     entry.links?.close();
     entry.announcer.stop();
     entry.members.forEach((m, k) => this.closeMember(m, entry.indices[k]!, entry.bond.members[k]?.gone));
@@ -215,7 +228,9 @@ export class BridgeBonds {
     const entry = this.entryFor(port);
     const before = entry.bond.mode;
     const settings = resolveBondSettings(options, port.memberNames, entry.bond.settings);
+    const miimon = entry.bond.settings.miimon;
     entry.bond.configure(settings);
+    if (settings.miimon !== miimon) this.startMii(entry);
     if (before === "balance-slb") this.slbBonds--;
     if (settings.mode === "balance-slb") this.slbBonds++;
   }

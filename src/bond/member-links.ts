@@ -11,7 +11,12 @@
  *   appears again           → `back(slot)` (the bond reopens it)
  *   namespace deleted       → `gone` for every member in it
  *
- * One subscription per namespace the members live in.
+ * One subscription per namespace the members live in. Notifications alone
+ * are late: the kernel sends a device's carrier change from its link-watch
+ * work, which runs at most once a second for devices that are no kernel
+ * bond's slaves (up to a second after the cable is pulled). So, as the
+ * Linux bonding driver's miimon does, `poll()` asks the kernel every few
+ * milliseconds — an RTM_GETLINK reads the carrier as the driver set it.
  */
 import type { LinkEvent, LinkMonitor, LinkSubscription } from "../io/link-monitor.js";
 import type { Logger } from "../log.js";
@@ -57,6 +62,11 @@ export class MemberLinks {
     } catch (error) {
       if ((error as { code?: string }).code !== "ENOENT") this.log.warn("reading a bond member's link state failed", { member: m.name, err: error });
     }
+  }
+
+  /** Every member's link, read from the kernel now (miimon). */
+  poll(): void {
+    this.members().forEach((_m, slot) => this.refresh(slot));
   }
 
   close(): void {

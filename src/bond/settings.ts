@@ -32,6 +32,12 @@ export interface BondOptions {
   mode?: BondMode;
   /** A member that carries the traffic whenever it is up (active-backup; balance-slb's broadcast receiver). */
   primary?: string;
+  /**
+   * Milliseconds between polls of the members' links (Linux miimon; default
+   * 100; 0: rtnetlink notifications only, which the kernel may hold back for
+   * up to a second after a carrier change).
+   */
+  miimon?: number;
   /** Milliseconds a member's link must stay up before it is used (Linux updelay). */
   updelay?: number;
   /** Milliseconds a member's link may stay down before it is dropped (Linux downdelay; 0: at once). */
@@ -59,6 +65,8 @@ export interface BondOptions {
 export interface BondSettings {
   mode: BondMode;
   primary: string | undefined;
+  /** 0: no polling. */
+  miimon: number;
   updelay: number;
   downdelay: number;
   /** Targets as 32-bit numbers, in the order given. */
@@ -78,6 +86,7 @@ export interface BondSettings {
 export const DEFAULT_BOND_SETTINGS: Readonly<BondSettings> = Object.freeze({
   mode: "active-backup",
   primary: undefined,
+  miimon: 100,
   updelay: 0,
   downdelay: 0,
   arpTargets: [],
@@ -133,6 +142,7 @@ export function resolveBondSettings(options: BondOptions, members: readonly stri
     }
     s.primary = exact ?? loose[0]!;
   }
+  if (options.miimon !== undefined) s.miimon = options.miimon === 0 ? 0 : checkMs(options.miimon, "miimon", 10, MAX_INTERVAL_MS);
   if (options.updelay !== undefined) s.updelay = checkMs(options.updelay, "updelay", 0, MAX_DELAY_MS);
   if (options.downdelay !== undefined) s.downdelay = checkMs(options.downdelay, "downdelay", 0, MAX_DELAY_MS);
   if (options.arpTargets !== undefined) {
@@ -178,6 +188,7 @@ export function bondOptionsOf(s: BondSettings): BondOptions {
   const d = DEFAULT_BOND_SETTINGS;
   const o: BondOptions = { mode: s.mode };
   if (s.primary !== undefined) o.primary = s.primary;
+  if (s.miimon !== d.miimon) o.miimon = s.miimon;
   if (s.updelay !== d.updelay) o.updelay = s.updelay;
   if (s.downdelay !== d.downdelay) o.downdelay = s.downdelay;
   if (s.arpTargets.length > 0) {

@@ -5,6 +5,7 @@
  * and the counters per member. `-j` prints the status objects as they are.
  */
 import type { BondMemberStatus, BondStatus } from "../bond/status.js";
+import { DEFAULT_BOND_SETTINGS } from "../bond/settings.js";
 
 export type BondShowRow = BondStatus & { bridge: string };
 
@@ -41,7 +42,7 @@ function memberBlock(m: BondMemberStatus, bond: BondStatus): string[] {
 export function formatBondShow(rows: BondShowRow[]): string {
   const blocks = rows.map((b) => {
     const o = b.options;
-    const lines = [`---- ${b.name} ----`, `bridge: ${b.bridge}`, `bond_mode: ${b.mode}`, `updelay: ${o.updelay ?? 0} ms`, `downdelay: ${o.downdelay ?? 0} ms`];
+    const lines = [`---- ${b.name} ----`, `bridge: ${b.bridge}`, `bond_mode: ${b.mode}`, `miimon: ${o.miimon ?? DEFAULT_BOND_SETTINGS.miimon} ms`, `updelay: ${o.updelay ?? 0} ms`, `downdelay: ${o.downdelay ?? 0} ms`];
     if (b.nextRebalanceMs !== undefined) lines.push(`next rebalance: ${Math.round(b.nextRebalanceMs)} ms`);
     if (o.arpTargets) lines.push(`arp monitor: ${o.arpTargets.join(", ")} every ${o.arpInterval} ms`);
     if (b.lacp) {

@@ -158,6 +158,7 @@ function bondOption(name: string, field: keyof BondOptions, value: PortOptionVal
 const BOND_OPTIONS: PortOptionSpec[] = [
   bondOption("mode", "mode", { kind: "text", placeholder: "MODE" }, "active-backup (default), balance-slb, or lacp (802.3ad)", (raw) => parseBondMode(raw)),
   bondOption("primary", "primary", { kind: "text", placeholder: "IFNAME" }, "the member that carries traffic whenever it is up", (raw) => raw),
+  bondOption("miimon", "miimon", { kind: "integer", min: 0, max: MAX_INTERVAL_MS }, "ms between polls of the members' links (default 100; 0: link notifications only)"),
   bondOption("updelay", "updelay", { kind: "integer", min: 0, max: MAX_DELAY_MS }, "ms a member's link must stay up before it is used (default 0)"),
   bondOption("downdelay", "downdelay", { kind: "integer", min: 0, max: MAX_DELAY_MS }, "ms a member's link may be down before it is dropped (default 0: at once)"),
   bondOption("arp-targets", "arpTargets", { kind: "text", placeholder: "IP,IP" }, "ARP monitor: IPv4 addresses probed through every member", (raw) => {

@@ -32,6 +32,12 @@ describe("active-backup bond of two veth uplinks to a kernel bridge", () => {
       const failovers: BondFailoverEvent[] = [];
       bridge.on("bond-failover", (e) => failovers.push(e));
       expect(await waitFor("the guest to answer through the bond", 30_000, async () => ((await ping(lab, hosts[0]!, GUEST_IP(0), 2)) ? true : undefined))).toBe(true);
+      // Both members through their updelay (which may end apart: the one that ends first carries the traffic meanwhile).
+      await waitFor("both members up and the primary active", 30_000, async () => {
+        const s = bridge.bondStatus("bond0");
+        return s.activeMember === "u1" && s.members.every((m) => m.state === "up") ? true : undefined;
+      });
+      failovers.length = 0;
       expect(bridge.bondStatus("bond0")).toMatchObject({ mode: "active-backup", up: true, activeMember: "u1" });
       expect(await switchPortOf(sw, guestMacs[0]!)).toBe("s1");
 

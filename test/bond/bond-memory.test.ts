@@ -53,6 +53,7 @@ describe("a bond is one port", () => {
     expect(() => new BondPort({ name: "b", members: ["eth1"], arpTargets: ["10.0.0.300"] })).toThrow(/not an IPv4 address/);
     expect(() => r.tb.setPortSettings("bond0", { bond: { updelay: -1 } })).toThrow(/updelay=-1 is out of range/);
     expect(() => new BondPort({ name: "b", members: ["eth1"], mode: "lacp", arpTargets: ["192.0.2.1"] })).toThrow(/arp-targets do not apply to lacp bonds/);
+    expect(() => new BondPort({ name: "b", members: ["eth1"], miimon: 5 })).toThrow(/miimon=5 is out of range: use a whole number of milliseconds from 10/);
     expect(() => r.tb.addPort(new BondPort({ name: "b2", members: [r.members[0]!] }))).toThrow(/already attached/);
     expect(r.tb.bondStatus("bond0").options.updelay).toBeUndefined(); // nothing changed
   });

@@ -64,7 +64,7 @@ describe("bonds in the daemon", () => {
       await until(async () => (await lab.exec(h, ["ping", "-c", "1", "-W", "1", "10.56.0.1"], { allowFail: true })).code === 0, "the guest to answer", 30_000);
       const text = await daemon.cli(["bond", "show"]);
       expect(text.code, text.stderr).toBe(0);
-      expect(text.stdout).toMatch(/^---- bond0 ----\nbridge: br0\nbond_mode: active-backup\nupdelay: 100 ms\ndowndelay: 0 ms\nlacp_status: off\nactive-backup primary: u1\nactive member: u1\n/);
+      expect(text.stdout).toMatch(/^---- bond0 ----\nbridge: br0\nbond_mode: active-backup\nmiimon: 100 ms\nupdelay: 100 ms\ndowndelay: 0 ms\nlacp_status: off\nactive-backup primary: u1\nactive member: u1\n/);
       expect(text.stdout).toMatch(/\nmember u1: enabled\n  active member\n  primary member\n  link: up \((carrier|updelay over)\), carrier yes\n/);
       expect(text.stdout).toMatch(/\nmember u2: disabled\n/);
       const json = JSON.parse((await daemon.cli(["bond", "show", "bond0", "-j"])).stdout) as { bridge: string; name: string; activeMember: string; members: { name: string; rxPackets: number }[] }[];
