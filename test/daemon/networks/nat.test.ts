@@ -173,9 +173,14 @@ describe("nat network (libvirt default)", () => {
     expect(nouplink.code).toBe(0);
     const start4 = await daemon.cli(["net-start", "n4"]);
     expect(start4.stderr).toContain("uplink nosuch0 of network n4 does not exist");
+    // The host port is named like the bridge: a name the host already uses is refused, the interface left alone.
+    expect((await define("  n5:\n    mode: host-only\n    bridge: lo\n    addresses: [10.94.0.1/24]\n")).code).toBe(0);
+    const start5 = await daemon.cli(["net-start", "n5"]);
+    expect(start5.stderr).toContain("interface lo already exists in");
+    expect(start5.stderr).toContain("network n5's host port needs that name (it is named like the bridge)");
     expect(await snapshot(host, [daemon.child.pid!])).toEqual(settled);
-    expect((await daemon.cli(["show"])).stdout).not.toMatch(/nbr[34]/);
-    for (const n of ["n3", "n4"]) expect((await daemon.cli(["net-undefine", n])).code).toBe(0);
+    expect((await daemon.cli(["show"])).stdout).not.toMatch(/nbr[34]|^lo\s/m);
+    for (const n of ["n3", "n4", "n5"]) expect((await daemon.cli(["net-undefine", n])).code).toBe(0);
   }, 120_000);
 
   it("says which package to install when dnsmasq is missing, and creates nothing", async () => {
