@@ -60,6 +60,12 @@ describe("host port", () => {
     expect(await pings(lab, g2, "10.59.0.1", 2)).toBe(false);
     const vlans = JSON.parse((await daemon.cli(["vlan", "show", "-j"])).stdout) as { ifname: string; vlans: { vlan: number; flags?: string[] }[] }[];
     expect(vlans.find((v) => v.ifname === "br59")?.vlans).toEqual([{ vlan: 59, flags: ["PVID", "Egress Untagged"] }]);
+    // Its own tagged VIDs, as `bridge vlan add dev br59 vid 89 self`: VLAN 89's frames reach the host tagged.
+    expect((await daemon.cli(["vlan", "add", "dev", "br59", "vid", "89"])).code).toBe(0);
+    const tagged = await capture(lab, host, "br59", ["-e", "vlan", "89"]);
+    await lab.exec(g2, ["ping", "-c", "2", "-i", "0.3", "-W", "1", "10.59.0.9"], { allowFail: true });
+    expect(await tagged.done()).toMatch(/ethertype 802\.1Q \(0x8100\), length \d+: vlan 89, p 0, ethertype ARP/);
+    expect((await daemon.cli(["vlan", "del", "dev", "br59", "vid", "89"])).code).toBe(0);
   }, 60_000);
 
   it("frames to its MAC go to it only, from the first one; its MAC is the bridge id and a permanent entry", async () => {
