@@ -11,6 +11,8 @@ export { BondPort, type BondPortOptions } from "./ports/bond-port.js";
 export { BOND_MODES, type BondMode, type BondOptions, type LacpRate } from "./bond/settings.js";
 export type { BondStatus, BondMemberStatus, BondMemberLacp, BondLacpInfo } from "./bond/status.js";
 export { TapPort, PacketPort, type TapPortOptions, type PacketPortOptions } from "./io/native-port.js";
+export { HostPort, type HostPortOptions } from "./io/host-port.js";
+export { stableMac } from "./daemon/host-port.js";
 export { TapbridgeError } from "./errors.js";
 export { Fdb, type FdbEntry, type FullPolicy } from "./core/fdb.js";
 export { DropReason, DROP_REASON_NAMES } from "./core/reasons.js";

@@ -18,6 +18,8 @@ import { BondPort } from "../ports/bond-port.js";
 import { VLAN_PROTOCOL_TPID, type VlanProtocol } from "../core/vlan.js";
 import { checkVid } from "../core/vlan-spec.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
+import { HostPort } from "../io/host-port.js";
+import { stableMac } from "../daemon/host-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
 import type { Port } from "../ports/port.js";
 import { checkBridgeParams } from "../stp/params.js";
@@ -47,6 +49,9 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   hello: { type: "number", value: "SECONDS", help: "spanning tree hello time, 1-10 (default 2)" },
   "max-age": { type: "number", value: "SECONDS", help: "spanning tree max age, 6-40 (default 20)" },
   "forward-delay": { type: "number", value: "SECONDS", help: "spanning tree forward delay, 2-30 (default 15)" },
+  "host-port": { type: "boolean", help: "give the bridge its own interface in the host, a TAP named like it (--name), as Linux's bridge device" },
+  "host-mac": { type: "string", value: "MAC", help: "the host port's MAC (default: stable, from the machine id and the bridge name)" },
+  "host-netns": { type: "string", value: "NETNS", help: "the namespace the host port lives in (default: this process's)" },
   "log-level": { type: "string", value: "LEVEL", help: "trace, debug, info (default), warn, error or silent" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -77,6 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...attach.map((text) => usagePortSpec(text, "--attach")).map((spec) => ({ port: new PacketPort(spec.label), config: spec.config })),
     ...taps.map((text) => usagePortSpec(text, "--tap")).map((spec) => ({ port: new TapPort({ name: spec.label, persist: flags.persistent === true }), config: spec.config })),
     ...bonds.map(usageBond),
+    ...hostPortOf(flags, (flags.name as string | undefined) ?? "br0"),
   ];
   const bridge = new Bridge({
     name,
@@ -117,6 +123,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Only now, with the signal handlers in place, may a script act on this line.
     log.info("bridge running", { ports: bridge.ports.map((p) => ({ name: p.label, kind: p.kind, mtu: p.mtu, mac: p.mac, ...(p instanceof BondPort ? { members: p.memberNames } : {}) })) });
   });
+}
+
+/** --host-port: the bridge's own interface, named like it (io/host-port.ts); its MAC stable unless --host-mac. */
+function hostPortOf(flags: Parsed, name: string): { port: Port; config: PortConfig }[] {
+  const mac = flags["host-mac"] as string | undefined;
+  const netns = flags["host-netns"] as string | undefined;
+  if (!flags["host-port"]) {
+    if (mac !== undefined || netns !== undefined) throw new UsageError("--host-mac and --host-netns go with --host-port");
+    return [];
+  }
+  if (mac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new UsageError(`--host-mac must be a MAC address like 52:54:00:00:00:01, not "${mac}"`);
+  return [{ port: new HostPort({ name, ...(netns ? { netns } : {}), mac: mac?.toLowerCase() ?? stableMac(name) }), config: {} }];
 }
 
 /** A --bond spec: the bond port (its options checked) and the port settings. */
