@@ -31,6 +31,8 @@ export interface FdbRecord {
   ageing: number;
   static: boolean;
   sticky: boolean;
+  /** VXLAN ports: the remote VTEP the MAC is behind (`bridge fdb show`'s dst). */
+  dst?: string;
 }
 
 export interface FdbChunkOptions {
@@ -63,6 +65,8 @@ export async function* walkFdb(
   labelOf: (port: number) => string,
   options: FdbChunkOptions = {},
   alive: () => boolean = () => true,
+  /** The address of a port's remote VTEP (VXLAN ports), for `dst`. */
+  dstOf?: (port: number, remote: number) => string | undefined,
 ): AsyncGenerator<FdbRecord[], FdbWalkResult> {
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
   const slots = Math.max(1, options.slotsPerChunk ?? DEFAULT_CHUNK_SLOTS);
@@ -72,7 +76,7 @@ export async function* walkFdb(
   let chunks = 0;
   while (!cursor.done && alive()) {
     const chunk: FdbRecord[] = [];
-    fdb.scan(cursor, clock(), slots, (vid, hi, lo, port, ageMs, flags) => {
+    fdb.scan(cursor, clock(), slots, (vid, hi, lo, port, ageMs, flags, remote) => {
       if ((portIndex !== undefined && port !== portIndex) || (vlan !== undefined && vid !== vlan)) return true;
       chunk.push({
         mac: formatMac(hi, lo),
@@ -82,6 +86,10 @@ export async function* walkFdb(
         static: (flags & FdbFlag.static) !== 0,
         sticky: (flags & FdbFlag.sticky) !== 0,
       });
+      if (remote >= 0 && dstOf) {
+        const dst = dstOf(port, remote);
+        if (dst !== undefined) chunk[chunk.length - 1]!.dst = dst;
+      }
       return chunk.length < chunkSize;
     });
     if (chunk.length > 0) {

@@ -37,8 +37,12 @@
  * from any monotonic clock; ages are exact up to 24 days, beyond the longest
  * ageing time (the sweep removes entries long before their age could wrap).
  *
- * Per-entry data added later (e.g. a remote VTEP for VXLAN) belongs in
- * arrays parallel to the slots, moved in `moveSlot()`.
+ * Per-entry data beside the slots, moved in `moveSlot()`: `remotes`, the
+ * remote VTEP of an entry learned on (or added to) a VXLAN port — an id in
+ * that port's remote table, -1 for none — as the kernel's vxlan FDB keeps a
+ * `dst` per MAC. A learn from another VTEP of the same port moves the entry
+ * there (`remoteMoves`), unless it is static. The last `lookup`'s remote is
+ * in `foundRemote`.
  */
 import { MAX_PORTS } from "./abi.js";
 import { halfSipHash13, type HashKey, randomHashKey } from "./fdb-hash.js";
@@ -74,6 +78,8 @@ export interface FdbEntry {
   ageMs: number;
   static: boolean;
   sticky: boolean;
+  /** The remote VTEP id (VXLAN ports), -1 for none. */
+  remote: number;
 }
 
 export interface FdbOptions {
@@ -102,7 +108,7 @@ export interface FdbCursor {
 }
 
 /** Called for each live entry by `scan`; return false to stop after it. */
-export type FdbVisitor = (vid: number, macHi: number, lo: number, port: number, ageMs: number, flags: number) => boolean | void;
+export type FdbVisitor = (vid: number, macHi: number, lo: number, port: number, ageMs: number, flags: number, remote: number) => boolean | void;
 
 const MIN_CAPACITY = 1024;
 const W = 4; // words per slot
@@ -123,6 +129,8 @@ export class Fdb {
   private capacity = 0;
   private mask = 0;
   private slots = new Int32Array(0);
+  /** Per slot: the entry's remote VTEP id (VXLAN ports), -1 for none. */
+  private remotes = new Int32Array(0);
   private key: HashKey;
   private readonly fixedKey: boolean;
   private readonly maxCapacity: number;
@@ -156,6 +164,10 @@ export class Fdb {
   evictions = 0;
   /** Station moves (an entry's port changed by learning). */
   moves = 0;
+  /** Learned entries that moved from one remote VTEP to another of the same VXLAN port. */
+  remoteMoves = 0;
+  /** The remote of the entry the last `lookup` found (-1: none, or no entry). */
+  foundRemote = -1;
   /** Entries removed by ageing. */
   agedOut = 0;
   /** Completed ageing sweeps, and the slots the last `expireStep` visited. */
@@ -179,10 +191,12 @@ export class Fdb {
   private learntLo = 0;
   private learntPort = -1;
   private learntNow = 0;
+  private learntRemote = -1;
   private seekHi = -1;
   private seekLo = 0;
   private seekNow = 0;
   private seekPort = NO_PORT;
+  private seekRemote = -1;
   private highestPort = 0;
 
   constructor(options: FdbOptions = {}) {
@@ -202,6 +216,7 @@ export class Fdb {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.slots = new Int32Array(capacity * W);
+    this.remotes = new Int32Array(capacity);
   }
 
   /** Entries older than this are ignored and swept; 0 disables learning. */
@@ -245,27 +260,39 @@ export class Fdb {
     const hi = (vid << 16) | macHi;
     const l = lo | 0;
     const now32 = now | 0;
-    if (l === this.seekLo && hi === this.seekHi && now32 === this.seekNow) return this.seekPort;
+    if (l === this.seekLo && hi === this.seekHi && now32 === this.seekNow) {
+      this.foundRemote = this.seekRemote;
+      return this.seekPort;
+    }
     const slot = this.find(hi, l);
     let port = NO_PORT;
+    let remote = -1;
     if (slot >= 0) {
       const b = slot * W;
       const meta = this.slots[b + META]!;
-      if (meta & STATIC || ((now32 - this.slots[b + SEEN]!) | 0) < this.ageingMs) port = meta & PORT_BITS;
+      if (meta & STATIC || ((now32 - this.slots[b + SEEN]!) | 0) < this.ageingMs) {
+        port = meta & PORT_BITS;
+        remote = this.remotes[slot]!;
+      }
     }
     this.seekHi = hi;
     this.seekLo = l;
     this.seekNow = now32;
     this.seekPort = port;
+    this.seekRemote = remote;
+    this.foundRemote = remote;
     return port;
   }
 
-  /** Learn or refresh a source. Hot path. Returns false when refused (a limit, or no room). */
-  learn(vid: number, macHi: number, macLo: number, port: number, now: number): boolean {
+  /**
+   * Learn or refresh a source. Hot path. Returns false when refused (a
+   * limit, or no room). `remote`: the VTEP it came from on a VXLAN port.
+   */
+  learn(vid: number, macHi: number, macLo: number, port: number, now: number, remote = -1): boolean {
     const hi = (vid << 16) | macHi;
     const lo = macLo | 0;
     const now32 = now | 0;
-    if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow) return true;
+    if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow && remote === this.learntRemote) return true;
     const s = this.slots;
     const mask = this.mask;
     let i = this.home(hi, lo >>> 16, lo & 0xffff);
@@ -276,12 +303,13 @@ export class Fdb {
       const meta = s[b + META]!;
       if (meta === 0) break;
       if (s[b + KEY_LO] === lo && s[b + KEY_HI] === hi) {
-        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) ok = this.relearn(b, meta, port, now32);
+        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) ok = this.relearn(b, meta, port, now32, remote);
         else {
           if (s[b + SEEN] !== now32) {
             s[b + SEEN] = now32;
             this.seekHi = -1; // an aged entry may be alive again
           }
+          if (this.remotes[i] !== remote && (meta & PORT_BITS) === port && !(meta & STATIC)) this.moveRemote(i, remote);
           ok = true;
         }
         n = -1;
@@ -289,15 +317,23 @@ export class Fdb {
       }
       i = (i + 1) & mask;
     }
-    if (n >= 0) ok = this.insertLearned(n < MAX_PROBE ? i : -1, n, hi, lo, port, now32); // new: at the free slot, if one was in reach
+    if (n >= 0) ok = this.insertLearned(n < MAX_PROBE ? i : -1, n, hi, lo, port, now32, remote); // new: at the free slot, if one was in reach
     if (ok) {
       // Remember a learn that succeeded: its repeat at the same instant changes nothing.
       this.learntHi = hi;
       this.learntLo = lo;
       this.learntPort = port;
       this.learntNow = now32;
+      this.learntRemote = remote;
     }
     return ok;
+  }
+
+  /** A learned MAC heard from another VTEP of the same VXLAN port (the kernel's vxlan: "migrated"). */
+  private moveRemote(slot: number, remote: number): void {
+    this.remotes[slot] = remote;
+    this.remoteMoves++;
+    this.changed();
   }
 
   /** Forget both memos: an entry was added, removed or moved. */
@@ -307,7 +343,7 @@ export class Fdb {
   }
 
   /** A known MAC seen on another port: a station move, or a fresh learn when its entry had aged out. */
-  private relearn(b: number, meta: number, port: number, now32: number): boolean {
+  private relearn(b: number, meta: number, port: number, now32: number, remote: number): boolean {
     const s = this.slots;
     const from = meta & PORT_BITS;
     const isStatic = (meta & STATIC) !== 0;
@@ -316,6 +352,7 @@ export class Fdb {
     this.changed();
     s[b + META] = (meta & ~PORT_BITS) | port;
     s[b + SEEN] = now32;
+    this.remotes[b / W] = remote;
     this.perPort[from]!--;
     this.perPort[port]!++;
     if (!isStatic) {
@@ -339,7 +376,7 @@ export class Fdb {
   }
 
   /** A new learned entry; `slot` is the free slot the probe found `dist` slots from home, or -1 when none was within MAX_PROBE. */
-  private insertLearned(slot: number, dist: number, hi: number, lo: number, port: number, now32: number): boolean {
+  private insertLearned(slot: number, dist: number, hi: number, lo: number, port: number, now32: number, remote: number): boolean {
     if (!this.portAdmits(port)) return false;
     if (this.size >= this.maxEntries || (this.maxLearned > 0 && this.learned >= this.maxLearned)) {
       if (this.fullPolicy === "refuse" || !this.evictOne(now32)) {
@@ -349,13 +386,13 @@ export class Fdb {
       }
       slot = -1; // an eviction shifts probe chains: look again
     }
-    const placed = this.place(slot, dist, hi, lo, port, now32, 0);
+    const placed = this.place(slot, dist, hi, lo, port, now32, 0, remote);
     if (placed) this.onLearn?.(hi >>> 16, hi & 0xffff, lo >>> 0, port);
     return placed;
   }
 
   /** Put a new entry at `slot` (`dist` from its home), or find one (growing the table if needed). */
-  private place(slot: number, dist: number, hi: number, lo: number, port: number, now32: number, flags: number): boolean {
+  private place(slot: number, dist: number, hi: number, lo: number, port: number, now32: number, flags: number, remote: number): boolean {
     if ((this.size + 1) * 2 > this.capacity && this.capacity < this.maxCapacity) {
       this.grow();
       slot = -1;
@@ -381,6 +418,7 @@ export class Fdb {
     s[b + KEY_LO] = lo;
     s[b + META] = (dist << DIST_SHIFT) | USED | (flags << FLAG_SHIFT) | port;
     s[b + SEEN] = now32;
+    this.remotes[slot] = remote;
     this.perPort[port]!++;
     this.size++;
     if (!(flags & FdbFlag.static)) {
@@ -407,12 +445,13 @@ export class Fdb {
   /** Double the table and rehash every entry under a fresh key. Amortised; bounded by maxCapacity. */
   private grow(): void {
     const old = this.slots;
+    const oldRemotes = this.remotes;
     const oldCapacity = this.capacity;
     let capacity = oldCapacity * 2;
     for (;;) {
       this.allocate(capacity);
       if (!this.fixedKey) this.key = randomHashKey();
-      if (this.rehash(old, oldCapacity) || capacity >= this.maxCapacity) break;
+      if (this.rehash(old, oldRemotes, oldCapacity) || capacity >= this.maxCapacity) break;
       capacity *= 2;
     }
     this.generation++;
@@ -421,7 +460,7 @@ export class Fdb {
   }
 
   /** Copy entries into the fresh slots; false if one found no slot within MAX_PROBE (then grow again). */
-  private rehash(old: Int32Array, oldCapacity: number): boolean {
+  private rehash(old: Int32Array, oldRemotes: Int32Array, oldCapacity: number): boolean {
     const s = this.slots;
     for (let j = 0; j < oldCapacity; j++) {
       const ob = j * W;
@@ -440,6 +479,7 @@ export class Fdb {
       s[b + KEY_LO] = lo;
       s[b + META] = (this.freeDist << DIST_SHIFT) | (old[ob + META]! & ~(0xff << DIST_SHIFT));
       s[b + SEEN] = old[ob + SEEN]!;
+      this.remotes[slot] = oldRemotes[j]!;
     }
     return true;
   }
@@ -502,8 +542,12 @@ export class Fdb {
     return true;
   }
 
-  /** Add or replace a static entry (never ages; moves by learning unless sticky). Refused only at maxEntries. */
-  addStatic(vid: number, macHi: number, lo: number, port: number, sticky = false): boolean {
+  /**
+   * Add or replace a static entry (never ages; moves by learning unless
+   * sticky). Refused only at maxEntries. `remote`: its VTEP on a VXLAN port
+   * (`bridge fdb add MAC dev vxlan0 dst ADDR`).
+   */
+  addStatic(vid: number, macHi: number, lo: number, port: number, sticky = false, remote = -1): boolean {
     const hi = (vid << 16) | macHi;
     lo |= 0;
     const slot = this.find(hi, lo);
@@ -520,6 +564,7 @@ export class Fdb {
       }
       this.changed();
       this.slots[b + META] = (meta & ~(FLAG_BITS | PORT_BITS)) | (flags << FLAG_SHIFT) | port;
+      this.remotes[slot] = remote;
       if (port > this.highestPort) this.highestPort = port;
       return true;
     }
@@ -527,7 +572,7 @@ export class Fdb {
       this.refusedFull++;
       return false;
     }
-    return this.place(-1, -1, hi, lo, port, 0, flags);
+    return this.place(-1, -1, hi, lo, port, 0, flags, remote);
   }
 
   /** Remove one entry; returns whether it existed. */
@@ -566,9 +611,10 @@ export class Fdb {
     return work;
   }
 
-  /** Copy a slot's words (and any per-entry arrays added later) to another slot. */
+  /** Copy a slot's words and its remote to another slot. */
   private moveSlot(from: number, to: number): void {
     this.slots.copyWithin(to * W, from * W, from * W + W);
+    this.remotes[to] = this.remotes[from]!;
   }
 
   /**
@@ -688,7 +734,7 @@ export class Fdb {
       const isStatic = (meta & STATIC) !== 0;
       const age = isStatic ? 0 : (now32 - s[b + SEEN]!) | 0;
       if (!isStatic && age >= this.ageingMs) continue;
-      if (visit(s[b + KEY_HI]! >>> 16, s[b + KEY_HI]! & 0xffff, s[b + KEY_LO]! >>> 0, meta & PORT_BITS, Math.max(0, age), (meta & FLAG_BITS) >>> FLAG_SHIFT) === false) break;
+      if (visit(s[b + KEY_HI]! >>> 16, s[b + KEY_HI]! & 0xffff, s[b + KEY_LO]! >>> 0, meta & PORT_BITS, Math.max(0, age), (meta & FLAG_BITS) >>> FLAG_SHIFT, this.remotes[i - 1]!) === false) break;
     }
     cursor.slot = i;
     if (i >= this.capacity) cursor.done = true;
@@ -698,8 +744,8 @@ export class Fdb {
   entries(now: number): FdbEntry[] {
     const out: FdbEntry[] = [];
     const c = this.cursor();
-    this.scan(c, now, this.capacity, (vid, hi, lo, port, ageMs, flags) => {
-      out.push({ vid, hi, lo, port, ageMs, static: (flags & FdbFlag.static) !== 0, sticky: (flags & FdbFlag.sticky) !== 0 });
+    this.scan(c, now, this.capacity, (vid, hi, lo, port, ageMs, flags, remote) => {
+      out.push({ vid, hi, lo, port, ageMs, static: (flags & FdbFlag.static) !== 0, sticky: (flags & FdbFlag.sticky) !== 0, remote });
     });
     return out;
   }
@@ -739,6 +785,6 @@ export class Fdb {
 
   /** Bytes held by the table. */
   get memoryBytes(): number {
-    return this.slots.byteLength;
+    return this.slots.byteLength + this.remotes.byteLength;
   }
 }

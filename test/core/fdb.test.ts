@@ -104,7 +104,7 @@ describe("Fdb", () => {
     const fdb = new Fdb();
     const [hi, lo] = parseMac("02:aa:bb:cc:dd:ee");
     fdb.learn(9, hi, lo, 4, 1000);
-    expect(fdb.entries(3500)).toEqual([{ vid: 9, hi, lo, port: 4, ageMs: 2500, static: false, sticky: false }]);
+    expect(fdb.entries(3500)).toEqual([{ vid: 9, hi, lo, port: 4, ageMs: 2500, static: false, sticky: false, remote: -1 }]);
   });
 
   it("hashes with HalfSipHash-1-3: Linux's hsiphash test vector (key 00..07, message 00..07)", () => {
