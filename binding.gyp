@@ -18,7 +18,9 @@
             "native/rtnl.cc",
             "native/port-policy.cc",
             "native/link-watcher.cc",
-            "native/js-errors.cc"
+            "native/js-errors.cc",
+            "native/vxlan.cc",
+            "native/vxlan-napi.cc"
           ]
         }]
       ],

@@ -23,6 +23,7 @@
 #include "netns.h"
 #include "port-policy.h"
 #include "tap.h"
+#include "vxlan.h"
 
 namespace tapbridge {
 
@@ -181,6 +182,11 @@ Napi::Function Dataplane::Init(Napi::Env env) {
                          InstanceMethod<&Dataplane::RefMethod>("ref"),
                          InstanceMethod<&Dataplane::UnrefMethod>("unref"),
                          InstanceMethod<&Dataplane::SetVlanEgress>("setVlanEgress"),
+                         InstanceMethod<&Dataplane::OpenVxlan>("openVxlan"),
+                         InstanceMethod<&Dataplane::VxlanRemote>("vxlanRemote"),
+                         InstanceMethod<&Dataplane::VxlanRemotes>("vxlanRemotes"),
+                         InstanceMethod<&Dataplane::VxlanSetVniMap>("vxlanSetVniMap"),
+                         InstanceMethod<&Dataplane::VxlanStats>("vxlanStats"),
                          InstanceAccessor<&Dataplane::GetSlab>("slab", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetRxPort>("rxPort", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetFrameOffset>("frameOffset", napi_enumerable),
@@ -299,6 +305,7 @@ Napi::Value Dataplane::StartPort(Napi::Env env, Port* port, const OpenedInfo& oi
     Fail(&e, -rc, "uv_poll", "uv_poll on " + port->ifname);
     port->open = false;
     if (port->kind == PortKind::kPacket) PacketUnmap(port);
+    if (port->kind == PortKind::kVxlan) VxlanFree(port);
     if (port->kind == PortKind::kTap && oi.created) TapClearPersist(port);  // undo our own TUNSETPERSIST
     if (port->broughtUp) {
       // Leave the interface as it was found: down.
@@ -424,6 +431,7 @@ void Dataplane::ClosePortInternal(uint32_t index, bool removePersistent, bool re
   // non-persistent TAP is gone when close()/closePort() returns.
   uv_close(reinterpret_cast<uv_handle_t*>(&port->poll), PortClosed);
   if (port->kind == PortKind::kPacket) PacketUnmap(port);
+  if (port->kind == PortKind::kVxlan) VxlanFree(port);
   if (removePersistent && port->kind == PortKind::kTap) TapClearPersist(port);
   close(port->fd);
   port->fd = -1;
@@ -502,7 +510,7 @@ void Dataplane::OnPollError(Port* port) {
   dpStats_[kPollErrors] += 1;
   int err = 0;
   bool gone = false;
-  if (port->kind == PortKind::kPacket) {
+  if (port->kind != PortKind::kTap) {
     socklen_t len = sizeof(err);
     if (getsockopt(port->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
   } else {
@@ -554,7 +562,9 @@ void Dataplane::OnReadable(Port* port) {
   for (uint32_t round = 0; round < kMaxRounds; round++) {
     uint64_t t0 = NowNs();
     bool more = false;
-    uint32_t n = port->kind == PortKind::kTap ? TapReceive(port, b, &more) : PacketReceive(port, b, &more);
+    uint32_t n = port->kind == PortKind::kTap      ? TapReceive(port, b, &more)
+                 : port->kind == PortKind::kVxlan ? VxlanReceive(port, b, &more)
+                                                  : PacketReceive(port, b, &more);
     uint64_t t1 = NowNs();
     dpStats_[kRxNanos] += static_cast<double>(t1 - t0);
     if (n == 0) break;

@@ -32,6 +32,14 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Value RefMethod(const Napi::CallbackInfo& info);
   Napi::Value UnrefMethod(const Napi::CallbackInfo& info);
   Napi::Value SetVlanEgress(const Napi::CallbackInfo& info);
+  // VXLAN ports (vxlan-napi.cc).
+  Napi::Value OpenVxlan(const Napi::CallbackInfo& info);
+  Napi::Value VxlanRemote(const Napi::CallbackInfo& info);
+  Napi::Value VxlanRemotes(const Napi::CallbackInfo& info);
+  Napi::Value VxlanSetVniMap(const Napi::CallbackInfo& info);
+  Napi::Value VxlanStats(const Napi::CallbackInfo& info);
+  // The open VXLAN port at info[0], or null (with a JS exception).
+  struct Port* VxlanPortArg(const Napi::CallbackInfo& info, const char* where);
 
   Napi::Value GetSlab(const Napi::CallbackInfo&) { return slabRef_.Value(); }
   Napi::Value GetRxPort(const Napi::CallbackInfo&) { return rxPortRef_.Value(); }

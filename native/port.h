@@ -65,7 +65,9 @@ bool Fail(SysError* e, int err, const char* syscall, const std::string& what);
 // Fills *e with `message` verbatim and returns false.
 bool FailPlain(SysError* e, int err, const char* syscall, const std::string& message);
 
-enum class PortKind { kTap, kPacket };
+enum class PortKind { kTap, kPacket, kVxlan };
+
+struct VxlanState;  // vxlan.h
 
 // Cursor into a TPACKET_V3 rx ring.
 struct Ring {
@@ -98,6 +100,7 @@ struct Port {
   int ifindex = 0;
   uint32_t mtu = 0;
   Ring ring;
+  VxlanState* vxlan = nullptr;  // kVxlan: the remote table and scratch (vxlan.h)
 };
 
 // Where a receive function puts frames (slots 0..max-1).

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vxlan.h"
+
 namespace tapbridge {
 
 namespace {
@@ -35,6 +37,7 @@ Transmitter::Transmitter(uint32_t slotSize) {
   retag_.reset(new uint8_t[frameCap_ + kVlanHlen]);
   scratch_.reset(new uint8_t[scratchCap_]);
   segs_.reset(new Segment[kQueueCap]);
+  remoteOf_.reset(new int32_t[kQueueCap]());
 }
 
 void Transmitter::Send(Port* port, const TxBatch& b, uint32_t count, double* stats) {
@@ -52,6 +55,22 @@ void Transmitter::Send(Port* port, const TxBatch& b, uint32_t count, double* sta
       continue;
     }
     const uint32_t tag = b.frameTag ? b.frameTag[i] : 0;
+    if (port->kind == PortKind::kVxlan) {
+      // The header for the frame's VNI, and its destination remote from the slot's headroom (vxlan.h).
+      const VxlanState& vx = *port->vxlan;
+      vxHeader_ = VxlanHeaderFor(vx, tag);
+      const uint8_t* meta = b.slab + off - kVxlanMetaRemote;
+      vxRemote_ = static_cast<int32_t>(meta[0] | meta[1] << 8 | meta[2] << 16 | static_cast<uint32_t>(meta[3]) << 24);
+      if (vxRemote_ >= static_cast<int32_t>(vx.remoteCount)) vxRemote_ = -1;
+      if (!vxHeader_) {
+        port->vxlan->stats.txNoVni += 1;
+        continue;
+      }
+      if (vxRemote_ < 0 && vx.floodCount == 0) {
+        port->vxlan->stats.txNoRemote += 1;
+        continue;
+      }
+    }
     if (!SendFrame(port, b.slab + slotStart, b.slab + off, len, tag, b.vlanUntagged, stats)) {
       for (uint32_t j = i + 1; j < count; j++)
         if (b.egress[j * kEgressWords + word] & bit) stats[kTxLinkDown] += 1;
@@ -163,7 +182,10 @@ bool Transmitter::Emit(Port* port, struct iovec* iov, int n, uint32_t len, doubl
     stats[QueueFull(errno) ? kTxDropped : kTxErrors] += 1;
     return true;
   }
+  if (port->kind == PortKind::kVxlan) return EmitVxlan(port, iov, n, len, stats);
   struct msghdr* h = &msgs_[queued_].msg_hdr;
+  h->msg_name = nullptr;
+  h->msg_namelen = 0;
   h->msg_iov = iov;
   h->msg_iovlen = static_cast<size_t>(n);
   lens_[queued_] = len;
@@ -171,7 +193,41 @@ bool Transmitter::Emit(Port* port, struct iovec* iov, int n, uint32_t len, doubl
   return true;
 }
 
-bool Transmitter::Flush(Port* port, double* stats) {
+bool Transmitter::EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, double* stats) {
+  VxlanState& vx = *port->vxlan;
+  iov[0] = {const_cast<uint8_t*>(vxHeader_), kVxlanHlen};  // in the place of the virtio-net header
+  // iov is message `first`'s; copies for further remotes get their own
+  // iovecs (and VLAN scratch, when a tag is spliced in), since a full queue
+  // is flushed in the middle of the replication.
+  const uint32_t first = queued_;
+  const VlanScratch* scratch = &vlan_[first];
+  const uint32_t count = vxRemote_ >= 0 ? 1 : vx.floodCount;
+  for (uint32_t r = 0; r < count; r++) {
+    const uint32_t id = vxRemote_ >= 0 ? static_cast<uint32_t>(vxRemote_) : vx.floodList[r];
+    const uint32_t q = queued_;
+    struct iovec* dst = iovs_.get() + kIovsPerMsg * q;
+    if (dst != iov) {
+      for (int j = 0; j < n; j++) {
+        dst[j] = iov[j];
+        if (iov[j].iov_base == scratch->tag) {
+          vlan_[q] = *scratch;
+          dst[j].iov_base = vlan_[q].tag;
+        }
+      }
+    }
+    struct msghdr* h = &msgs_[q].msg_hdr;
+    h->msg_name = &vx.remotes[id].addr;
+    h->msg_namelen = vx.remotes[id].addrLen;
+    h->msg_iov = dst;
+    h->msg_iovlen = static_cast<size_t>(n);
+    lens_[q] = len + kVxlanHlen;
+    remoteOf_[q] = static_cast<int32_t>(id);
+    if (++queued_ == kQueueCap && !Flush(port, stats, true)) return false;
+  }
+  return true;
+}
+
+bool Transmitter::Flush(Port* port, double* stats, bool keepScratch) {
   bool up = true;
   uint32_t i = 0;
   while (i < queued_) {
@@ -198,10 +254,17 @@ bool Transmitter::Flush(Port* port, double* stats) {
       stats[kTxPackets] += 1;
       stats[kTxBytes] += lens_[i + k];
     }
+    if (port->kind == PortKind::kVxlan) {
+      for (int k = 0; k < r; k++) {
+        VxlanRemote& rem = port->vxlan->remotes[remoteOf_[i + k]];
+        rem.txPackets += 1;
+        rem.txBytes += lens_[i + k];
+      }
+    }
     i += static_cast<uint32_t>(r);
   }
   queued_ = 0;
-  scratchUsed_ = 0;
+  if (!keepScratch) scratchUsed_ = 0;
   return up;
 }
 

@@ -11,6 +11,9 @@
 // (frame, port) as vlan.h decides: with iovecs when the frame leaves as it
 // is, in a re-tagged copy when software offload copies it anyway. TAPs get
 // one writev per frame, AF_PACKET sockets one sendmmsg per up to 1024 frames.
+// A VXLAN port (vxlan.h) takes the same path with its 8-byte VXLAN header in
+// the place of the virtio-net header, one message per destination remote
+// (every flood remote for a frame whose destination remote is -1).
 //
 // Errors: a full egress queue (EAGAIN/ENOBUFS) drops the rest of what was
 // queued for this port (txDropped); a device that is down or gone (ENETDOWN,
@@ -71,7 +74,11 @@ class Transmitter {
                   double* stats);
   // Writes (TAP) or queues (AF_PACKET: iov must be the next message's) one frame's iovecs.
   bool Emit(Port* port, struct iovec* iov, int n, uint32_t len, double* stats);
-  bool Flush(Port* port, double* stats);
+  // keepScratch: frames still being queued point into the scratch (a VXLAN
+  // replication that filled the queue): do not hand it out again yet.
+  bool Flush(Port* port, double* stats, bool keepScratch = false);
+  // Queues the message at iov once per destination remote (vxlan.h).
+  bool EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, double* stats);
 
   uint32_t frameCap_;
   std::unique_ptr<struct mmsghdr[]> msgs_;
@@ -81,6 +88,10 @@ class Transmitter {
   std::unique_ptr<uint8_t[]> retag_;      // one re-tagged frame, the input of software offload
   uint8_t retagVnet_[kVnetHdrLen] = {0};
   uint32_t queued_ = 0;
+  // VXLAN: per message, the remote it goes to; per frame, its header and destination remote.
+  std::unique_ptr<int32_t[]> remoteOf_;
+  const uint8_t* vxHeader_ = nullptr;
+  int32_t vxRemote_ = -1;
   std::unique_ptr<uint8_t[]> scratch_;
   size_t scratchCap_ = 0;
   size_t scratchUsed_ = 0;

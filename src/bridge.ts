@@ -42,6 +42,8 @@ import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, t
 import { DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason } from "./core/reasons.js";
 import { FLOOD_KIND_NAMES, FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./core/storm.js";
 import { VLAN_PROTOCOL_TPID, VlanTable, type VlanProtocol } from "./core/vlan.js";
+import { VxlanTable } from "./core/vxlan.js";
+import { VxlanPort, vxlanPortSettings } from "./ports/vxlan-port.js";
 import { adjustVnetHeader, EgressForm, egressForm, egressFrame } from "./core/vlan-egress.js";
 import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec, type PortVlanSpec, type VlanMembership } from "./core/vlan-spec.js";
 import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } from "./fdb-dump.js";
@@ -218,6 +220,8 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   readonly counters = new Counters();
   /** VLAN membership, PVIDs, per-(port, VID) counters: typed arrays the decision loop and the addon read. */
   readonly vlanTable = new VlanTable();
+  /** VXLAN ports in the decision core. */
+  private readonly vxlanTable = new VxlanTable();
   private defaultPvidValue: number;
   /** vlanFiltering as set explicitly (undefined: follows whether any port has VLAN configuration). */
   private vlanFilteringSet: boolean | undefined;
@@ -309,6 +313,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       { stpEnabled: false, groupFwdMask: checkGroupFwdMask(options.groupFwdMask ?? 0), vlanFiltering: options.vlanFiltering === true },
       undefined,
       this.vlanTable,
+      this.vxlanTable,
     );
     this.configuredAgeingMs = this.fdb.ageingMs;
     this.batch = allocateBatch(this.batchSize, SLOT_SIZE);
@@ -370,6 +375,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     if (this.findPort(port.label)) throw new TapbridgeError("EEXIST", `bridge ${this.name} already has a port named ${port.label}`);
     const index = this.portTable.freeIndex();
     if (index < 0) throw new TapbridgeError("ENOSPC", `bridge ${this.name} has ${MAX_PORTS} ports, the most it can take`);
+    if (port instanceof VxlanPort) settings = vxlanPortSettings(port, settings, this.defaultPvid);
     const vlans = this.resolveVlans(port, settings); // a bad VLAN spec is refused before anything opens
     this.checkSettings(settings);
     if (settings.bond !== undefined && !(port instanceof BondPort)) throw new TapbridgeError("EINVAL", `port ${port.label} is not a bond: bond options (mode, primary, …) apply to bonds only`);
@@ -377,6 +383,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       const dp = this.dataplane();
       port.attach(dp, index, `bridge ${this.name}`);
       for (let c = 0; c < PORT_STAT_COUNT; c++) dp.portStats[index * PORT_STAT_COUNT + c] = 0;
+      if (port instanceof VxlanPort) this.vxlanTable.setPort(index, port.vni, port.mtu, port.vniMap);
     } else if (port instanceof MemoryPort) {
       port.sink = this;
       this.memoryPorts.push(port);
@@ -447,6 +454,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portTable.recompute();
     this.fdb.flushPort(index, true);
     this.vlanTable.clearPort(index);
+    this.vxlanTable.clearPort(index);
     this.mirrors.clear(index);
     this.fdb.resetPort(index);
     this.decider.storm.clearPort(index);
@@ -729,15 +737,25 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    * second): fine for small tables; for big ones use `fdbChunks`.
    */
   fdbEntries(): FdbRecord[] {
-    return this.fdb.entries(this.clock()).map((e) => ({
-      mac: formatMac(e.hi, e.lo),
-      vlan: e.vid,
-      port: this.labelOfIndex(e.port),
-      ageing: Math.round(e.ageMs / 10) / 100,
-      static: e.static,
-      sticky: e.sticky,
-    }));
+    return this.fdb.entries(this.clock()).map((e) => {
+      const dst = this.remoteAddress(e.port, e.remote);
+      return {
+        mac: formatMac(e.hi, e.lo),
+        vlan: e.vid,
+        port: this.labelOfIndex(e.port),
+        ageing: Math.round(e.ageMs / 10) / 100,
+        static: e.static,
+        sticky: e.sticky,
+        ...(dst !== undefined ? { dst } : {}),
+      };
+    });
   }
+
+  /** The address of a VXLAN port's remote VTEP, by id. */
+  private readonly remoteAddress = (index: number, remote: number): string | undefined => {
+    const port = this.portsByIndex[index];
+    return remote >= 0 && port instanceof VxlanPort ? port.remoteAddress(remote) : undefined;
+  };
 
   /**
    * The FDB as chunks of records (`showmacs` / `fdb show` on big tables),
@@ -752,7 +770,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   fdbChunks(options: Omit<FdbChunkOptions, "portIndex"> & { port?: Port | string } = {}): AsyncGenerator<FdbRecord[], FdbWalkResult> {
     const { port, ...rest } = options;
     const portIndex = port === undefined ? undefined : this.resolvePort(port).index;
-    return walkFdb(this.fdb, this.clock, (i) => this.labelOfIndex(i), { ...rest, portIndex }, () => !this.closed);
+    return walkFdb(this.fdb, this.clock, (i) => this.labelOfIndex(i), { ...rest, portIndex }, () => !this.closed, this.remoteAddress);
   }
 
   /** Change the FDB's bridge-wide limits and MAC-flap settings; absent fields keep their value. */

@@ -20,6 +20,7 @@ import { checkVid } from "../core/vlan-spec.js";
 import { PacketPort, TapPort } from "../io/native-port.js";
 import { HostPort } from "../io/host-port.js";
 import { stableMac } from "../daemon/host-port.js";
+import { vxlanPortFromConfig } from "../ports/vxlan-port.js";
 import { createLogger, LEVELS, type LevelName } from "../log.js";
 import type { Port } from "../ports/port.js";
 import { checkBridgeParams } from "../stp/params.js";
@@ -31,6 +32,7 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   attach: { type: "string", repeat: true, value: "IFNAME[@NETNS][:OPT]...", help: "attach an existing interface as a promiscuous AF_PACKET port" },
   tap: { type: "string", repeat: true, value: "NAME[@NETNS][:OPT]...", help: "create (or open) a TAP device as a port, inside NETNS if given" },
   bond: { type: "string", repeat: true, value: "NAME=IF[@NETNS],IF...[:OPT]...", help: "bond these interfaces into one port (:mode=active-backup|balance-slb|lacp, see bond options)" },
+  vxlan: { type: "string", repeat: true, value: "NAME:vni=N:local=ADDR[:remote=ADDR,...][:port=4789][:netns=NS][:OPT]...", help: "a VXLAN port (RFC 7348, UDP 4789): the kernel's vxlan and Open vSwitch are its peers" },
   persistent: { type: "boolean", help: "keep the TAP devices after exit (TUNSETPERSIST)" },
   ageing: { type: "number", value: "SECONDS", help: "FDB ageing time (default 300; 0 = never learn, always flood)" },
   "max-fdb": { type: "number", value: "ENTRIES", help: "FDB size cap, learned + static (default 131072)" },
@@ -56,7 +58,7 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--bond NAME=IF,IF[:OPT]...]... [--ageing SECONDS] [--stp | --rstp [--priority N] [--hello S] [--max-age S] [--forward-delay S]]";
+export const RUN_USAGE = "Usage: tapbridge run [--name br0] [--attach IFNAME[@NETNS][:OPT]...]... [--tap NAME[@NETNS][:OPT]...]... [--bond NAME=IF,IF[:OPT]...]... [--vxlan NAME:vni=N:local=ADDR[:remote=ADDR,...]...]... [--ageing SECONDS] [--stp | --rstp [--priority N] [--hello S] [--max-age S] [--forward-delay S]]";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, RUN_FLAGS, "run");
@@ -70,7 +72,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const attach = (flags.attach as string[] | undefined) ?? [];
   const taps = (flags.tap as string[] | undefined) ?? [];
   const bonds = (flags.bond as string[] | undefined) ?? [];
-  if (attach.length + taps.length + bonds.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME, --tap NAME or --bond NAME=IF,IF`);
+  const vxlans = (flags.vxlan as string[] | undefined) ?? [];
+  if (attach.length + taps.length + bonds.length + vxlans.length === 0) throw new UsageError(`"tapbridge run" needs at least one port: --attach IFNAME, --tap NAME, --bond NAME=IF,IF or --vxlan NAME:vni=N:local=ADDR`);
 
   const vlanProtocol = checkVlanProtocol(flags["vlan-protocol"] as string | undefined);
   const defaultPvid = checkDefaultPvid(flags["default-pvid"] as number | undefined);
@@ -83,6 +86,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...taps.map((text) => usagePortSpec(text, "--tap")).map((spec) => ({ port: new TapPort({ name: spec.label, persist: flags.persistent === true }), config: spec.config })),
     ...bonds.map(usageBond),
     ...hostPortOf(flags, (flags.name as string | undefined) ?? "br0"),
+    ...vxlans.map((text) => usagePortSpec(text, "--vxlan", true)).map((spec) => ({ port: usage(() => vxlanPortFromConfig(spec.name, spec.netns, spec.config), "--vxlan", spec.label), config: spec.config })),
   ];
   const bridge = new Bridge({
     name,
@@ -149,9 +153,13 @@ function usageBond(text: string): { port: Port; config: PortConfig } {
 }
 
 /** A port spec from the command line; a bad one is a usage error (exit 2) that names the flag. */
-function usagePortSpec(text: string, flag: string) {
+function usagePortSpec(text: string, flag: string, vxlan = false) {
+  return usage(() => parsePortSpec(text, vxlan ? "vxlan" : "port"), flag, text);
+}
+
+function usage<T>(fn: () => T, flag: string, text: string): T {
   try {
-    return parsePortSpec(text);
+    return fn();
   } catch (error) {
     throw new UsageError(`${flag} ${text}: ${(error as Error).message}`);
   }

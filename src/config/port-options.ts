@@ -15,6 +15,7 @@ import { STORM_MAX_RATE } from "../core/storm.js";
 import { checkVid, parseVidList, pickVlanSpec, resolvePortVlans } from "../core/vlan-spec.js";
 import { parseIfnameAtNetns } from "../ports/port.js";
 import { type BondOptions, type LacpRate, LACP_RATES, MAX_DELAY_MS, MAX_INTERVAL_MS, MAX_MEMBERS, parseBondMode, parseIpv4 } from "../bond/settings.js";
+import { isIP } from "node:net";
 
 /** Everything a port can be configured with, by option. Fields are optional: absent means "the default". */
 export interface PortConfig {
@@ -64,7 +65,32 @@ export interface PortConfig {
   rootGuard?: boolean;
   /** Bond options (`--bond` and `bond:` entries only): mode, primary, updelay, downdelay, arp-*, lacp-*, rebalance-interval. */
   bond?: BondOptions;
+  /** VXLAN `vni=N`: the VNI (0-16777215). */
+  vni?: number;
+  /** VXLAN `local=ADDR`: the local VTEP address (IPv6 in brackets on the command line: local=[fd00::1]). */
+  local?: string;
+  /** VXLAN `remote=ADDR,...`: remote VTEPs that get floods; repeating the option adds to the list. */
+  remotes?: string[];
+  /** VXLAN `port=N`: the UDP port (default 4789). */
+  udpPort?: number;
+  /** VXLAN `netns=NS`: the underlay's network namespace (where the UDP socket lives). */
+  underlayNetns?: string;
+  /** VXLAN `vni-map=VID:VNI,...`: VLANs carried as VNIs (vlan_tunnel), e.g. 59:10059,89:10089. */
+  vniMap?: Map<number, number>;
+  /** VXLAN `udp-csum=on|off`: outer UDP checksums over IPv4 (default on). */
+  udpCsum?: boolean;
 }
+
+/** The options that only VXLAN ports take: field and option name. */
+export const VXLAN_OPTION_NAMES: readonly (readonly [keyof PortConfig, string])[] = [
+  ["vni", "vni"],
+  ["local", "local"],
+  ["remotes", "remote"],
+  ["udpPort", "port"],
+  ["underlayNetns", "netns"],
+  ["vniMap", "vni-map"],
+  ["udpCsum", "udp-csum"],
+];
 
 export type PortOptionValue =
   | { kind: "switch" } // bare name, or name=on|off
@@ -181,6 +207,32 @@ const BOND_OPTIONS: PortOptionSpec[] = [
   bondOption("lacp-key", "lacpKey", { kind: "integer", min: 1, max: 65535 }, "LACP aggregation key (default: the bond's port number)"),
   bondOption("rebalance-interval", "rebalanceInterval", { kind: "integer", min: 0, max: MAX_INTERVAL_MS }, "balance-slb, lacp: ms between load rebalances (default 10000; 0: never)"),
 ];
+/** An IP address, IPv6 in brackets or not ("[fd00::1]" → "fd00::1"). */
+function ipAddress(raw: string, what: string): string {
+  const text = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
+  if (isIP(text) === 0) throw new PortOptionError(`${what}: "${raw}" is not an IPv4 or IPv6 address (IPv6 in brackets: [fd00::1])`);
+  return text;
+}
+
+/** VXLAN: `vni-map=59:10059,89:10089` (VID:VNI pairs; repeating adds). */
+const vniMapOption: PortOptionSpec = {
+  name: "vni-map",
+  value: { kind: "text", placeholder: "VID:VNI,..." },
+  help: "VXLAN on a VLAN-aware bridge: carry VLAN VID as VNI, e.g. 59:10059,89:10089",
+  apply: (config, _value, raw) => {
+    const map = config.vniMap ?? new Map<number, number>();
+    for (const pair of raw.split(",")) {
+      const m = /^(\d+)[:=/](\d+)$/.exec(pair.trim());
+      if (!m) throw new PortOptionError(`option "vni-map=${raw}": "${pair}" is not VID:VNI (e.g. 59:10059)`);
+      const vid = checkVid(Number(m[1]), `option "vni-map=${raw}"`);
+      const vni = Number(m[2]);
+      if (vni < 1 || vni > 0xffffff) throw new PortOptionError(`option "vni-map=${raw}": VNI ${m[2]} is out of range: use 1 to 16777215`);
+      if (map.has(vid) && map.get(vid) !== vni) throw new PortOptionError(`option "vni-map=${raw}": VLAN ${vid} is mapped twice`);
+      map.set(vid, vni);
+    }
+    config.vniMap = map;
+  },
+};
 
 /** The table. Order is the order of --help. */
 export const PORT_OPTIONS: PortOptionSpec[] = [
@@ -207,6 +259,36 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
   switchOption("bpdu-guard", "bpduGuard", "a BPDU received here disables the port (default off)"),
   switchOption("root-guard", "rootGuard", "never let this port become root port (default off)"),
   ...BOND_OPTIONS,
+  integerOption("vni", "vni", 0, 0xffffff, "VXLAN: the VNI, 0-16777215"),
+  {
+    name: "local",
+    value: { kind: "text", placeholder: "ADDR" },
+    help: "VXLAN: the local VTEP address the UDP socket binds (IPv6 in brackets)",
+    apply: (config, _value, raw) => {
+      config.local = ipAddress(raw, `option "local"`);
+    },
+  },
+  {
+    name: "remote",
+    value: { kind: "text", placeholder: "ADDR,..." },
+    help: "VXLAN: remote VTEPs that get broadcast and unknown unicast (head-end replication)",
+    apply: (config, _value, raw) => {
+      const list = raw.split(",").map((r) => ipAddress(r.trim(), `option "remote"`));
+      config.remotes = [...new Set([...(config.remotes ?? []), ...list])];
+    },
+  },
+  integerOption("port", "udpPort", 1, 65535, "VXLAN: the UDP port (default 4789)"),
+  {
+    name: "netns",
+    value: { kind: "text", placeholder: "NS" },
+    help: "VXLAN: the network namespace of the underlay (where the UDP socket is opened)",
+    apply: (config, _value, raw) => {
+      if (!/^[A-Za-z0-9_.-]+$/.test(raw) && !raw.startsWith("/")) throw new PortOptionError(`option "netns=${raw}": not a network namespace name`);
+      config.underlayNetns = raw;
+    },
+  },
+  vniMapOption,
+  switchOption("udp-csum", "udpCsum", "VXLAN over IPv4: outer UDP checksums (default on)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };
@@ -288,6 +370,10 @@ export function checkPortConfig(config: PortConfig): void {
  * or any other non-bond kind).
  */
 export function checkPortKind(config: PortConfig, kind: string): void {
+  if (kind !== "vxlan") {
+    const vx = VXLAN_OPTION_NAMES.filter(([field]) => config[field] !== undefined).map(([, n]) => n);
+    if (vx.length > 0) throw new PortOptionError(`option${vx.length > 1 ? "s" : ""} ${vx.map((n) => `"${n}"`).join(", ")} appl${vx.length > 1 ? "y" : "ies"} to VXLAN ports (--vxlan) only`);
+  }
   if (kind === "bond" || config.bond === undefined) return;
   const names = BOND_OPTIONS.filter((o) => o.bondField! in config.bond!).map((o) => o.name);
   throw new PortOptionError(`option${names.length > 1 ? "s" : ""} ${names.map((n) => `"${n}"`).join(", ")} appl${names.length > 1 ? "y" : "ies"} to bonds (--bond) only`);
@@ -313,11 +399,11 @@ function parseOptions(label: string, options: string[], kind: string): PortConfi
  * "vm1@ns1:access=59:hairpin" → { name: "vm1", netns: "ns1", config }.
  * Errors name the port and the option: `port vm1@ns1: option "access=0" is out of range …`.
  */
-export function parsePortSpec(spec: string): PortSpec {
-  const [head = "", ...options] = spec.split(":");
+export function parsePortSpec(spec: string, kind: "port" | "vxlan" = "port"): PortSpec {
+  const [head = "", ...options] = splitOptions(spec);
   const { name, netns } = parseIfnameAtNetns(head);
   const label = netns ? `${name}@${netns}` : name;
-  const config = parseOptions(label, options, "port");
+  const config = parseOptions(label, options, kind);
   return netns ? { name, netns, label, config } : { name, label, config };
 }
 
@@ -349,6 +435,34 @@ export function parseBondSpec(spec: string): BondSpec {
     }
   }
   return { name, members, config: parseOptions(name, options, "bond") };
+}
+
+
+/**
+ * Split at ':' outside brackets, so that IPv6 addresses can be given as
+ * [fd00::1]; a piece that starts with a digit continues the one before (no
+ * option name does), so that vni-map=59:10059,89:10089 stays whole.
+ */
+function splitOptions(spec: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i];
+    if (c === "[") depth++;
+    else if (c === "]") depth = Math.max(0, depth - 1);
+    else if (c === ":" && depth === 0) {
+      push(spec.slice(start, i));
+      start = i + 1;
+    }
+  }
+  push(spec.slice(start));
+  return out;
+
+  function push(piece: string): void {
+    if (out.length > 1 && /^\d/.test(piece)) out[out.length - 1] += ":" + piece;
+    else out.push(piece);
+  }
 }
 
 /** Lines for --help: the options every port takes, then those only bonds take. */

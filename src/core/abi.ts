@@ -9,6 +9,19 @@
 export const VNET_AREA = 16;
 /** Free bytes between the virtio-net area and the frame on receive. */
 export const HEADROOM = 48;
+/**
+ * VXLAN ports use the end of a slot's headroom (native/vxlan.h): the 8-byte
+ * VXLAN header sits just before the frame, and before it two words, at
+ * these distances back from the frame offset (little endian): the remote id
+ * (receive: the sender; transmit: the destination, decided per frame, -1 =
+ * every flood remote) and, on receive, the UDP payload length.
+ */
+export const VxlanMeta = {
+  remote: 16,
+  payloadLength: 12,
+  header: 8,
+} as const;
+
 /** Size of struct virtio_net_hdr as exchanged with TAP and AF_PACKET. */
 export const VNET_HDR_LEN = 10;
 export const MAX_PORTS = 256;

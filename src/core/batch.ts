@@ -4,7 +4,7 @@
  * when native ports exist; otherwise it is allocated here with the same
  * shape, so in-memory bridges run the very same decision code.
  */
-import { EGRESS_WORDS, HEADROOM, VNET_AREA } from "./abi.js";
+import { EGRESS_WORDS, HEADROOM, VNET_AREA, VxlanMeta } from "./abi.js";
 
 /** Room for a 64 KiB GSO frame plus a tag, the virtio-net area and headroom. */
 export const SLOT_SIZE = 66 * 1024;
@@ -80,6 +80,7 @@ export function fillSlot(batch: Batch, i: number, port: number, frame: Uint8Arra
   batch.bytes.fill(0, base, base + VNET_AREA);
   if (vnetHeader) batch.bytes.set(vnetHeader.subarray(0, 10), base);
   const offset = base + VNET_AREA + HEADROOM;
+  batch.view.setInt32(offset - VxlanMeta.remote, -1, true); // to a VXLAN port: every flood remote, unless decided otherwise
   batch.bytes.set(frame, offset);
   batch.rxPort[i] = port;
   batch.frameOffset[i] = offset;

@@ -19,17 +19,23 @@
  * Linux with vlan_filtering 0 — every frame is learned and looked up in VLAN
  * 0 and leaves as it came (tag word 0). With it on, learning and lookup are
  * per VID and the tag word tells transmit how each port gets the frame.
+ *
+ * VXLAN ports (vxlan.ts): a datagram's header is checked first (a drop
+ * reason of its own), the sender's remote VTEP is learned with the MAC, and
+ * every frame's destination remote is written back for transmit (the
+ * entry's remote for a known unicast, -1 = head-end replication otherwise).
  */
 import type { Batch } from "./batch.js";
 import { FLOOD_KINDS, type Counters } from "./counters.js";
 import { type Fdb, NO_PORT } from "./fdb.js";
-import { EGRESS_WORDS, Vnet } from "./abi.js";
+import { EGRESS_WORDS, Vnet, VxlanMeta } from "./abi.js";
 import { gsoSegmentable } from "./gso.js";
 import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, LINK_LOCAL_HI, LINK_LOCAL_LO_PREFIX, VLAN_HLEN } from "./frame.js";
 import { PortFlag, PortState, type PortTable } from "./port-table.js";
 import { DROP_REASON_COUNT, DropReason } from "./reasons.js";
 import { FloodKind, StormControl } from "./storm.js";
 import { VlanTable } from "./vlan.js";
+import { VxlanTable } from "./vxlan.js";
 
 /**
  * Called with each BPDU while STP is on: slot index in the batch and ingress
@@ -69,6 +75,8 @@ export class Decider {
     readonly storm: StormControl = new StormControl(),
     /** VLAN membership, PVIDs and per-VID counters (vlan.ts); consulted only with vlanFiltering on. */
     readonly vlan: VlanTable = new VlanTable(),
+    /** VXLAN ports (vxlan.ts); costs one test per frame while there are none. */
+    readonly vxlan: VxlanTable = new VxlanTable(),
   ) {}
 
   /** Decide frames 0..count-1 of `batch`, writing their egress bitmasks. */
@@ -95,6 +103,9 @@ export class Decider {
     const tpid = vlan.tpid;
     const tpidHigh = tpid << 16;
     const verdict = this.config.ingressVerdict;
+    const vx = this.vxlan;
+    const vxOn = vx.active;
+    const vxPort = vx.isPort;
 
     for (let i = 0; i < count; i++) {
       const port = rxPort[i]!;
@@ -107,6 +118,21 @@ export class Decider {
       if (verdict !== undefined && verdict[i] !== 0) {
         drops[port * DROP_REASON_COUNT + verdict[i]!]!++;
         continue;
+      }
+
+      let remoteIn = -1;
+      let vxVid = -1;
+      if (vxOn) {
+        if (vxPort[port] !== 0) {
+          const why = vx.ingress(bytes, view, offset, port);
+          if (why >= 0) {
+            drops[port * DROP_REASON_COUNT + why]!++;
+            continue;
+          }
+          remoteIn = vx.remote;
+          vxVid = vx.vid;
+        }
+        view.setInt32(offset - VxlanMeta.remote, -1, true); // to VXLAN ports: every flood remote, unless a unicast says which
       }
 
       const reason = classifyHeaders(bytes, view, i * slotSize, offset, length, portMtu[port]!);
@@ -133,7 +159,10 @@ export class Decider {
       // reach STP whatever their VLAN (a BPDU is untagged on a port without PVID).
       let vid = 0;
       let vlanDrop = -1;
-      if (vlanOn) {
+      if (vlanOn && vxVid >= 0) {
+        vid = vxVid; // a VNI mapped to a VLAN (vni-map=)
+        frameTag[i] = tpidHigh | vid;
+      } else if (vlanOn) {
         const tci = vlan.ingressTci(view, offset, port);
         if (tci < 0) {
           vlanDrop = -1 - tci;
@@ -159,7 +188,7 @@ export class Decider {
           continue;
         }
         if (group === 0 ? stpEnabled : !((groupFwdMask >>> group) & 1)) {
-          if (learns && vlanDrop < 0) fdb.learn(vid, srcHi, srcLo, port, now);
+          if (learns && vlanDrop < 0) fdb.learn(vid, srcHi, srcLo, port, now, remoteIn);
           if (group === 0) {
             const why = this.config.onBpdu?.(batch, i, port);
             drops[port * DROP_REASON_COUNT + (typeof why === "number" ? why : DropReason.bpduConsumed)]!++;
@@ -181,7 +210,7 @@ export class Decider {
         continue;
       }
 
-      if (learns) fdb.learn(vid, srcHi, srcLo, port, now);
+      if (learns) fdb.learn(vid, srcHi, srcLo, port, now, remoteIn);
 
       if (state === PortState.learning) {
         drops[port * DROP_REASON_COUNT + DropReason.portLearning]!++;
@@ -202,7 +231,10 @@ export class Decider {
             drops[port * DROP_REASON_COUNT + reason2]!++;
           } else if (vlanOn && !((vlanMember[vid * EGRESS_WORDS + (to >>> 5)]! >>> (to & 31)) & 1)) {
             drops[port * DROP_REASON_COUNT + DropReason.vlanEgressFiltered]!++;
+          } else if (vxOn && vxPort[to] !== 0 && length >= vx.minTooBig && vx.tooBig(to, length, view.getUint16(offset + 12) === tpid, bytes[i * slotSize + 1] !== 0)) {
+            drops[port * DROP_REASON_COUNT + DropReason.vxlanTooBig]!++;
           } else {
+            if (vxOn) view.setInt32(offset - VxlanMeta.remote, fdb.foundRemote, true);
             egress[out + (to >>> 5)] = 1 << (to & 31);
             forwarded[port]!++;
             if (vlanOn) vlan.countTx(to, vid, length, view.getUint16(offset + 12) === tpid);
@@ -227,6 +259,10 @@ export class Decider {
         if (any !== 0) vlan.countTxMask(egress, out, vid, length, view.getUint16(offset + 12) === tpid);
       } else {
         for (let w = 0; w < EGRESS_WORDS; w++) any |= egress[out + w] = mask[from + w]!;
+      }
+      if (any !== 0 && vxOn && length >= vx.minTooBig && !vx.clampFlood(egress, out, length, view.getUint16(offset + 12) === tpid, bytes[i * slotSize + 1] !== 0)) {
+        drops[port * DROP_REASON_COUNT + DropReason.vxlanTooBig]!++;
+        continue;
       }
       if (any === 0) drops[port * DROP_REASON_COUNT + DropReason.noEgress]!++;
       else floods[port * FLOOD_KINDS + kind]!++;

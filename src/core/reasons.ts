@@ -69,6 +69,14 @@ export const DropReason = {
   bondReflection: 34,
   /** Taken by the bond itself: a LACPDU or Marker PDU, or the reply to its own ARP probe (not an error). */
   bondControl: 35,
+  /** VXLAN: the UDP payload is shorter than a VXLAN header and an Ethernet header. */
+  vxlanShort: 36,
+  /** VXLAN: the header's flags are not exactly "VNI valid" (I), or reserved bits are set (RFC 7348; as the kernel's vxlan). */
+  vxlanBadHeader: 37,
+  /** VXLAN: a VNI the port does not carry (neither its vni= nor in its vni-map=). */
+  vxlanUnknownVni: 38,
+  /** VXLAN: bound for a VXLAN port and longer than its overlay MTU (the underlay's MTU less the outer headers). */
+  vxlanTooBig: 39,
   /** A truncated or malformed BPDU while spanning tree runs: counted and ignored. */
   bpduMalformed: 24,
   /** A BPDU on a bpdu-guard port: the port is disabled. */

@@ -88,6 +88,46 @@ export interface PacketOpenOptions {
   sndbuf?: number;
 }
 
+export interface VxlanOpenOptions {
+  /** The local VTEP address (IPv4 or IPv6): the UDP socket binds it. */
+  local: string;
+  /** UDP port, bound locally and sent to (default 4789). */
+  port?: number;
+  /** The VNI of frames whose VID the VNI map does not name (0-16777215). */
+  vni: number;
+  netnsPath?: string;
+  /** IPv4: send with UDP checksums (default true; SO_NO_CHECK when false). IPv6 always has them. */
+  udpCsum?: boolean;
+  rcvbuf?: number;
+  sndbuf?: number;
+}
+
+/** One remote VTEP of a VXLAN port, with its counters (UDP payload bytes). */
+export interface VxlanRemoteInfo {
+  id: number;
+  address: string;
+  /** On the flood list: gets unknown unicast, broadcast and multicast (head-end replication). */
+  flood: boolean;
+  /** Only heard from (learned), not configured. */
+  learned: boolean;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+}
+
+export interface VxlanPortCounters {
+  /** Senders not recorded because the remote table was full (their MACs are learned without a remote: floods reach them). */
+  rxRemoteFull: number;
+  /** Datagrams larger than a slot. */
+  rxTruncated: number;
+  /** Frames to flood with no flood remote configured. */
+  txNoRemote: number;
+  /** Frames of a VID the VNI map does not carry. */
+  txNoVni: number;
+  remotes: number;
+}
+
 export interface OpenedInterface {
   ifname: string;
   ifindex: number;
@@ -108,6 +148,14 @@ export interface NativeDataplane extends BatchMemory {
 
   openTap(index: number, options: TapOpenOptions): OpenedInterface;
   openPacket(index: number, options: PacketOpenOptions): OpenedInterface;
+  /** A VXLAN port: a UDP socket (native/vxlan.h); `mtu` of the result is the overlay MTU. Absent from older addons. */
+  openVxlan?(index: number, options: VxlanOpenOptions): OpenedInterface;
+  /** The id of a remote VTEP address (added if new); `flood` puts it on or takes it off the flood list. */
+  vxlanRemote?(index: number, address: string, flood?: boolean): number;
+  vxlanRemotes?(index: number): VxlanRemoteInfo[];
+  /** VID → VNI for frames leaving the port (4096 entries, 0: not carried), or null: every frame gets the port's VNI. */
+  vxlanSetVniMap?(index: number, map: Uint32Array | null): void;
+  vxlanStats?(index: number): VxlanPortCounters;
   /**
    * Stop polling and close the fd; `removePersistent` also clears
    * TUNSETPERSIST first; `restore` undoes the open (an interface it set up

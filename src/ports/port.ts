@@ -9,7 +9,7 @@ import type { PortStateName } from "../core/port-table.js";
 import type { PortVlanSpec } from "../core/vlan-spec.js";
 import type { BondOptions } from "../bond/settings.js";
 
-export type PortKind = "tap" | "packet" | "memory" | "bond";
+export type PortKind = "tap" | "packet" | "memory" | "bond" | "vxlan";
 
 /** Per-port bridge flags and state, as `bridge link set dev X …` names them. */
 export interface PortFlagSettings {

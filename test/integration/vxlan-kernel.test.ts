@@ -1,0 +1,97 @@
+/**
+ * VXLAN interop with the kernel's vxlan device, as root, for real. Two
+ * "hosts" share an underlay veth: host A runs a Bridge with a VXLAN port and
+ * a TAP guest; host B has the kernel's vxlan (VNI 42, learning on) enslaved
+ * to a kernel bridge with a veth guest. Guests ping and run iperf3 TCP;
+ * tcpdump on the underlay decodes VXLAN with VNI 42; each side learned the
+ * other's guest with the other's underlay address. Nothing asserts timing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bridge } from "../../src/bridge.js";
+import { TapPort } from "../../src/io/native-port.js";
+import { VxlanPort } from "../../src/ports/vxlan-port.js";
+import { Lab } from "../../src/testing/lab.js";
+
+const lab = new Lab("tbx");
+const bridges: Bridge[] = [];
+let hostA = "";
+let hostB = "";
+let guestA = "";
+let guestB = "";
+const UNDER_A = "10.98.0.1";
+const UNDER_B = "10.98.0.2";
+const GUEST_A = "10.97.0.1";
+const GUEST_B = "10.97.0.2";
+const GUEST_B_MAC = "02:00:00:97:00:02";
+
+async function kernelBridgeOracle(ns: string, br: string) {
+  await lab.exec(ns, ["ip", "link", "add", br, "type", "bridge", "mcast_snooping", "0"]);
+  await lab.exec(ns, ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0", "net.bridge.bridge-nf-call-arptables=0"], { allowFail: true });
+  await lab.exec(ns, ["ip", "link", "set", br, "up"]);
+}
+
+beforeAll(async () => {
+  hostA = await lab.netns("ha");
+  hostB = await lab.netns("hb");
+  guestA = await lab.netns("ga");
+  guestB = await lab.netns("gb");
+  await lab.veth({ ns: hostA, name: lab.ifname("ua"), address: `${UNDER_A}/24` }, { ns: hostB, name: lab.ifname("ub"), address: `${UNDER_B}/24` });
+  // Host B: kernel vxlan (learning) in a kernel bridge, a veth guest.
+  await kernelBridgeOracle(hostB, "br0");
+  await lab.exec(hostB, ["ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "local", UNDER_B, "remote", UNDER_A, "dstport", "4789", "learning"]);
+  await lab.exec(hostB, ["ip", "link", "set", "vx0", "master", "br0", "up"]);
+  await lab.veth({ ns: hostB, name: lab.ifname("pb") }, { ns: guestB, name: lab.ifname("gb"), address: `${GUEST_B}/24`, mtu: 1450 });
+  await lab.exec(guestB, ["ip", "link", "set", lab.ifname("gb"), "address", GUEST_B_MAC]);
+  await lab.exec(hostB, ["ip", "link", "set", lab.ifname("pb"), "master", "br0"]);
+});
+
+afterAll(async () => {
+  for (const b of bridges) b.close();
+  await lab.destroy();
+});
+
+describe("a VXLAN port and the kernel's vxlan device", () => {
+  it("carries ping and iperf3 TCP between guests; both sides learn the other's guest with its VTEP", async () => {
+    const bridge = new Bridge({ name: "vxa" });
+    bridges.push(bridge);
+    const vx = bridge.addPort(new VxlanPort({ name: "vx42", vni: 42, local: UNDER_A, remotes: [UNDER_B], netns: hostA }));
+    expect(vx.mtu).toBe(1450);
+    const tap = lab.ifname("ta");
+    bridge.addPort(new TapPort({ name: tap, netns: guestA, mtu: 1450 }));
+    await lab.address(guestA, tap, `${GUEST_A}/24`);
+
+    const capture = lab.spawn(hostA, ["tcpdump", "-i", lab.ifname("ua"), "-n", "-c", "4", "-l", "udp", "port", "4789"]);
+    let dump = "";
+    capture.stdout!.on("data", (d: Buffer) => (dump += d.toString()));
+    const captured = new Promise<void>((resolve) => capture.once("exit", () => resolve()));
+    await new Promise((r) => setTimeout(r, 1000)); // tcpdump listening
+
+    const ping = await lab.exec(guestA, ["ping", "-c", "3", "-i", "0.2", "-W", "2", GUEST_B], { allowFail: true });
+    expect(ping.stdout).toMatch(/ 0% packet loss/);
+    await Promise.race([captured, new Promise((r) => setTimeout(r, 20_000))]);
+    capture.kill();
+    expect(dump).toMatch(/VXLAN, flags \[I\] \(0x08\), vni 42/);
+
+    // The kernel learned A's guest behind A's underlay address ...
+    const { stdout: kernelFdb } = await lab.exec(hostB, ["bridge", "fdb", "show", "dev", "vx0"]);
+    const macA = (await lab.exec(guestA, ["cat", `/sys/class/net/${tap}/address`])).stdout.trim();
+    expect(kernelFdb).toContain(`${macA} dst ${UNDER_A}`);
+    // ... and tapbridge learned B's guest with B's.
+    const entry = bridge.fdbEntries().find((e) => e.mac === GUEST_B_MAC);
+    expect(entry).toMatchObject({ port: `vx42@${hostA}`, dst: UNDER_B });
+
+    const server = await lab.iperfServer(guestB, GUEST_B);
+    try {
+      const r = await lab.exec(guestA, ["iperf3", "-c", GUEST_B, "-t", "2", "-J"], { allowFail: true, timeoutMs: 30_000 });
+      const report = JSON.parse(r.stdout) as { end?: { sum_received?: { bytes: number } }; error?: string };
+      expect(report.error).toBeUndefined();
+      expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
+    } finally {
+      server.kill();
+    }
+    const stats = bridge.portStats(vx);
+    expect(stats.txSegmented).toBeGreaterThan(0); // the guest's GSO frames were cut to the overlay MTU
+    expect(Object.keys(stats.drops).filter((r) => r.startsWith("vxlan"))).toEqual([]);
+    bridge.close();
+  });
+});
