@@ -80,14 +80,17 @@ describe("a VXLAN port and the kernel's vxlan device", () => {
     const entry = bridge.fdbEntries().find((e) => e.mac === GUEST_B_MAC);
     expect(entry).toMatchObject({ port: `vx42@${hostA}`, dst: UNDER_B });
 
-    const server = await lab.iperfServer(guestB, GUEST_B);
-    try {
-      const r = await lab.exec(guestA, ["iperf3", "-c", GUEST_B, "-t", "2", "-J"], { allowFail: true, timeoutMs: 30_000 });
-      const report = JSON.parse(r.stdout) as { end?: { sum_received?: { bytes: number } }; error?: string };
-      expect(report.error).toBeUndefined();
-      expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
-    } finally {
-      server.kill();
+    // A → B (GSO frames cut to the overlay MTU by tapbridge) and B → A (the kernel's super-frames made GSO again).
+    for (const reverse of [false, true]) {
+      const server = await lab.iperfServer(guestB, GUEST_B);
+      try {
+        const r = await lab.exec(guestA, ["iperf3", "-c", GUEST_B, "-t", "2", "-J", ...(reverse ? ["-R"] : [])], { allowFail: true, timeoutMs: 30_000 });
+        const report = JSON.parse(r.stdout || "{}") as { end?: { sum_received?: { bytes: number } }; error?: string };
+        expect(report.error, r.stderr).toBeUndefined();
+        expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
+      } finally {
+        server.kill();
+      }
     }
     const stats = bridge.portStats(vx);
     expect(stats.txSegmented).toBeGreaterThan(0); // the guest's GSO frames were cut to the overlay MTU
