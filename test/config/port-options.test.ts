@@ -65,10 +65,10 @@ describe("port option grammar", () => {
 
 describe("VXLAN port options", () => {
   it("parses vni, local, remotes (IPv6 in brackets), port, netns and vni-map in one colon grammar", () => {
-    const spec = parsePortSpec("vx0:vni=42:local=10.0.0.1:remote=10.0.0.2,10.0.0.3:remote=10.0.0.4:port=8472:netns=under:udp-csum=off");
+    const spec = parsePortSpec("vx0:vni=42:local=10.0.0.1:remote=10.0.0.2,10.0.0.3:remote=10.0.0.4:port=8472:netns=under:udp-csum=off", "vxlan");
     expect(spec.config).toEqual({ vni: 42, local: "10.0.0.1", remotes: ["10.0.0.2", "10.0.0.3", "10.0.0.4"], udpPort: 8472, underlayNetns: "under", udpCsum: false });
-    expect(parsePortSpec("vx6:vni=7:local=[fd00::1]:remote=[fd00::2],[fd00::3]").config).toEqual({ vni: 7, local: "fd00::1", remotes: ["fd00::2", "fd00::3"] });
-    expect(parsePortSpec("vx1:local=10.0.0.1:vni-map=59:10059,89:10089:learning=off").config).toEqual({
+    expect(parsePortSpec("vx6:vni=7:local=[fd00::1]:remote=[fd00::2],[fd00::3]", "vxlan").config).toEqual({ vni: 7, local: "fd00::1", remotes: ["fd00::2", "fd00::3"] });
+    expect(parsePortSpec("vx1:local=10.0.0.1:vni-map=59:10059,89:10089:learning=off", "vxlan").config).toEqual({
       local: "10.0.0.1",
       vniMap: new Map([[59, 10059], [89, 10089]]),
       learning: false,
@@ -76,9 +76,10 @@ describe("VXLAN port options", () => {
   });
 
   it("says what is wrong with a VXLAN option", () => {
-    expect(() => parsePortSpec("vx0:vni=16777216")).toThrow('port vx0: option "vni=16777216" is out of range: use a whole number from 0 to 16777215');
-    expect(() => parsePortSpec("vx0:local=10.0.0.300")).toThrow(/port vx0: option "local": "10.0.0.300" is not an IPv4 or IPv6 address/);
-    expect(() => parsePortSpec("vx0:vni-map=59-10059")).toThrow(/"59-10059" is not VID:VNI/);
-    expect(() => parsePortSpec("vx0:vni-map=4095:1")).toThrow(/vni-map/);
+    expect(() => parsePortSpec("tap0:vni=42:remote=10.0.0.2")).toThrow('port tap0: options "vni", "remote" apply to VXLAN ports (--vxlan) only');
+    expect(() => parsePortSpec("vx0:vni=16777216", "vxlan")).toThrow('port vx0: option "vni=16777216" is out of range: use a whole number from 0 to 16777215');
+    expect(() => parsePortSpec("vx0:local=10.0.0.300", "vxlan")).toThrow(/port vx0: option "local": "10.0.0.300" is not an IPv4 or IPv6 address/);
+    expect(() => parsePortSpec("vx0:vni-map=59-10059", "vxlan")).toThrow(/"59-10059" is not VID:VNI/);
+    expect(() => parsePortSpec("vx0:vni-map=4095:1", "vxlan")).toThrow(/vni-map/);
   });
 });
