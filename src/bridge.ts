@@ -44,6 +44,7 @@ import { FLOOD_KIND_NAMES, FloodKind, STORM_MAX_RATE, STORM_SETTINGS } from "./c
 import { VLAN_PROTOCOL_TPID, VlanTable, type VlanProtocol } from "./core/vlan.js";
 import { VxlanTable } from "./core/vxlan.js";
 import { VxlanPort, vxlanPortSettings } from "./ports/vxlan-port.js";
+import type { VxlanRemoteInfo } from "./io/native-binding.js";
 import { adjustVnetHeader, EgressForm, egressForm, egressFrame } from "./core/vlan-egress.js";
 import { checkVid, hasVlanSpec, pickVlanSpec, resolvePortVlans, withoutVlanSpec, type PortVlanSpec, type VlanMembership } from "./core/vlan-spec.js";
 import { type FdbChunkOptions, type FdbRecord, type FdbWalkResult, walkFdb } from "./fdb-dump.js";
@@ -857,16 +858,44 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    * A static entry. Without `vlan` on a VLAN-filtering bridge it goes in
    * VLAN 0 and in every VLAN of the port, as `bridge fdb add … master` does.
    */
-  addStaticEntry(mac: string, portOrName: Port | string, options: { vlan?: number; sticky?: boolean } = {}): void {
+  addStaticEntry(mac: string, portOrName: Port | string, options: { vlan?: number; sticky?: boolean; dst?: string } = {}): void {
     const [hi, lo] = parseMac(mac);
-    if (hi & 0x0100) throw new TapbridgeError("EINVAL", `${mac} is a group address: only unicast MACs go in the FDB`);
     const port = this.resolvePort(portOrName);
+    let remote = -1;
+    if (options.dst !== undefined) {
+      // VXLAN, as `bridge fdb append`: the all-zeros MAC adds a flood remote (head-end replication), any other a static entry behind that VTEP.
+      if (!(port instanceof VxlanPort)) throw new TapbridgeError("EINVAL", `dst ${options.dst}: port ${port.label} is not a VXLAN port`);
+      if (hi === 0 && lo === 0) {
+        port.remote(options.dst, true);
+        return;
+      }
+      remote = port.remote(options.dst);
+    }
+    if (hi & 0x0100) throw new TapbridgeError("EINVAL", `${mac} is a group address: only unicast MACs go in the FDB`);
     const vids = options.vlan !== undefined ? [options.vlan === 0 ? 0 : checkVid(options.vlan, `static entry ${mac}`)] : [0, ...(this.vlanFiltering ? this.vlanTable.vidsOf(port.index) : [])];
     for (const vid of vids) {
-      if (!this.fdb.addStatic(vid, hi, lo, port.index, options.sticky ?? false)) {
+      if (!this.fdb.addStatic(vid, hi, lo, port.index, options.sticky ?? false, remote)) {
         throw new TapbridgeError("ENOSPC", `the FDB of ${this.name} is full (${this.fdb.maxEntries} entries)`);
       }
     }
+  }
+
+  /**
+   * Take a VXLAN port's flood remote off its list (`bridge fdb del
+   * 00:00:00:00:00:00 dev vx0 dst ADDR`); false when it was not on it.
+   */
+  deleteFloodRemote(portOrName: Port | string, dst: string): boolean {
+    const port = this.resolvePort(portOrName);
+    if (!(port instanceof VxlanPort)) throw new TapbridgeError("EINVAL", `dst ${dst}: port ${port.label} is not a VXLAN port`);
+    const was = port.remotes().find((r) => r.address === dst)?.flood ?? false;
+    if (was) port.remote(dst, false);
+    return was;
+  }
+
+  /** A VXLAN port's remote VTEPs (configured and learned) with their counters; [] for other ports. */
+  vxlanRemotes(portOrName: Port | string): VxlanRemoteInfo[] {
+    const port = this.resolvePort(portOrName);
+    return port instanceof VxlanPort ? port.remotes() : [];
   }
 
   /** Remove an entry of one VLAN, or (no `vlan`) of every VLAN. */

@@ -18,8 +18,9 @@ const FLAGS: Record<string, FlagSpec> = {
 
 const USAGE: Record<string, string> = {
   fdb: `Usage: tapbridge fdb show [br BRIDGE] [brport PORT] [vlan VID] [-j]
-       tapbridge fdb add MAC dev PORT [vlan VID] [master] [static|sticky]
-       tapbridge fdb del MAC dev PORT [vlan VID] [master]
+       tapbridge fdb add MAC dev PORT [vlan VID] [master] [static|sticky] [dst VTEP]
+       tapbridge fdb append 00:00:00:00:00:00 dev VXLANPORT dst VTEP
+       tapbridge fdb del MAC dev PORT [vlan VID] [master] [dst VTEP]
        tapbridge fdb flush dev BRIDGE|PORT [brport PORT] [vlan VID] [dynamic]
 `,
   link: `Usage: tapbridge link show [dev PORT] [-d] [-j]
@@ -83,17 +84,19 @@ export async function bridgeCommand(object: string, argv: string[]): Promise<num
       return 0;
     }
     case "fdb add":
+    case "fdb append":
     case "fdb del":
     case "fdb delete": {
       const [mac, ...more] = rest;
       if (!mac) throw new UsageError(`"tapbridge ${verb}" needs a MAC address`);
-      const k = keywords(more, ["dev", "vlan"], ["master", "static", "sticky", "permanent", "local", "dynamic"], verb);
+      const k = keywords(more, ["dev", "vlan", "dst"], ["master", "self", "static", "sticky", "permanent", "local", "dynamic"], verb);
       if (!k.dev) throw new UsageError(`"tapbridge ${verb}" needs dev PORT`);
-      if (k.permanent || k.local) throw new TapbridgeError("ENOTSUP", "local (permanent) entries are the bridge's own addresses; tapbridge has none: use static");
+      if (k.local || (k.permanent && k.dst === undefined)) throw new TapbridgeError("ENOTSUP", "local (permanent) entries are the bridge's own addresses; tapbridge has none: use static");
       if (k.dynamic) throw new TapbridgeError("ENOTSUP", "dynamic entries are learned from traffic; add static or sticky ones");
       const vlan = int(k.vlan, "vlan");
-      if (action === "add") await call(socket, "fdb.add", { dev: k.dev, mac, ...(vlan !== undefined ? { vlan } : {}), ...(k.sticky ? { sticky: true } : {}) });
-      else await call(socket, "fdb.del", { dev: k.dev, mac, ...(vlan !== undefined ? { vlan } : {}) });
+      const dst = k.dst !== undefined ? { dst: k.dst as string } : {};
+      if (action !== "del" && action !== "delete") await call(socket, "fdb.add", { dev: k.dev, mac, ...(vlan !== undefined ? { vlan } : {}), ...(k.sticky ? { sticky: true } : {}), ...dst });
+      else await call(socket, "fdb.del", { dev: k.dev, mac, ...(vlan !== undefined ? { vlan } : {}), ...dst });
       return 0;
     }
     case "fdb flush": {

@@ -7,7 +7,7 @@ import type { FdbRow, LinkRow, VlanStatsRow } from "../daemon/views.js";
 export function formatFdb(rows: FdbRow[]): string {
   let out = "";
   for (const r of rows) {
-    out += `${r.mac} dev ${r.ifname} ${r.vlan ? `vlan ${r.vlan} ` : ""}${r.flags.map((f) => f + " ").join("")}master ${r.master} ${r.state}\n`;
+    out += `${r.mac} dev ${r.ifname} ${r.dst ? `dst ${r.dst} ` : ""}${r.vlan ? `vlan ${r.vlan} ` : ""}${r.flags.map((f) => f + " ").join("")}master ${r.master} ${r.state}\n`;
   }
   return out;
 }

@@ -177,23 +177,27 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
     },
   }),
   "fdb.add": method({
-    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional(), sticky: z.boolean().optional() }),
-    help: "a static entry (bridge fdb add MAC dev PORT [vlan N] [sticky])",
+    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional(), sticky: z.boolean().optional(), dst: z.string().optional() }),
+    help: "a static entry (bridge fdb add MAC dev PORT [vlan N] [sticky] [dst VTEP]); 00:00:00:00:00:00 dst VTEP: a VXLAN flood remote",
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
       notHostPort(b, p.dev, "a static entry");
       const port = b.port(p.dev);
       // Without a VLAN: VLAN 0 and every VLAN of the port, as Linux's `bridge fdb add … master` on a VLAN-filtering bridge.
-      b.bridge.addStaticEntry(p.mac, port.port, { ...(p.vlan !== undefined ? { vlan: p.vlan } : {}), sticky: p.sticky ?? false });
-      return changes([`fdb ${p.mac} static on ${port.entry.label} of ${b.name}${p.vlan !== undefined ? ` vlan ${p.vlan}` : ""}`]);
+      b.bridge.addStaticEntry(p.mac, port.port, { ...(p.vlan !== undefined ? { vlan: p.vlan } : {}), sticky: p.sticky ?? false, ...(p.dst !== undefined ? { dst: p.dst } : {}) });
+      return changes([`fdb ${p.mac} static on ${port.entry.label} of ${b.name}${p.vlan !== undefined ? ` vlan ${p.vlan}` : ""}${p.dst !== undefined ? ` dst ${p.dst}` : ""}`]);
     },
   }),
   "fdb.del": method({
-    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional() }),
-    help: "delete an entry (bridge fdb del MAC dev PORT [vlan N])",
+    params: z.strictObject({ dev: name, mac: z.string(), vlan: z.number().int().min(0).max(4094).optional(), dst: z.string().optional() }),
+    help: "delete an entry (bridge fdb del MAC dev PORT [vlan N]); 00:00:00:00:00:00 dst VTEP: a VXLAN flood remote",
     run: (ctx, p) => {
       const b = ownerOfDev(ctx, p.dev);
       parseMac(p.mac);
+      if (p.dst !== undefined) {
+        if (!b.bridge.deleteFloodRemote(b.port(p.dev).port, p.dst)) throw new TapbridgeError("ENOENT", `${p.dst} is not a flood remote of ${p.dev}`);
+        return changes([`fdb 00:00:00:00:00:00 dst ${p.dst} deleted from ${p.dev}`]);
+      }
       // Without a VLAN: the entry in every VLAN (Linux: VLAN 0 and the port's VLANs).
       if (!b.bridge.deleteEntry(p.mac, p.vlan)) throw new TapbridgeError("ENOENT", `no FDB entry ${p.mac}${p.vlan ? ` vlan ${p.vlan}` : ""} on ${b.name}`);
       return changes([`fdb ${p.mac} deleted from ${b.name}`]);

@@ -39,6 +39,8 @@ export interface FdbRow {
   mac: string;
   ifname: string;
   vlan?: number;
+  /** VXLAN ports: the remote VTEP (as `bridge fdb show` prints it for a vxlan device). */
+  dst?: string;
   flags: string[];
   master: string;
   state: string;
@@ -163,11 +165,19 @@ export async function fdbRows(managed: ManagedBridge, filter: { brport?: string;
       mac: e.mac,
       ifname: e.port,
       ...(e.vlan ? { vlan: e.vlan } : {}),
+      ...(e.dst !== undefined ? { dst: e.dst } : {}),
       flags: e.sticky && !isLocal ? ["sticky"] : [],
       master: managed.name,
       state: isLocal ? "permanent" : e.static ? "static" : "",
     };
-  });
+  }).concat(floodRows(managed, filter.brport));
+}
+
+/** VXLAN ports' flood remotes, as the kernel lists them: 00:00:00:00:00:00 dst ADDR, permanent. */
+function floodRows(managed: ManagedBridge, brport: string | undefined): FdbRow[] {
+  return managed.bridge.ports
+    .filter((p) => p.kind === "vxlan" && (brport === undefined || p.label === brport))
+    .flatMap((p) => managed.bridge.vxlanRemotes(p).filter((r) => r.flood).map((r) => ({ mac: "00:00:00:00:00:00", ifname: p.label, dst: r.address, flags: [], master: managed.name, state: "permanent" })));
 }
 
 /**
