@@ -61,7 +61,7 @@ struct VxlanOptions {
   std::string local;  // address text
   uint16_t port = 4789;
   uint32_t vni = 0;
-  bool udpCsum = true;
+  bool udpCsum = false;  // IPv4: zero UDP checksums (SO_NO_CHECK), as RFC 7348 says
   int rcvbuf = 8 << 20;
   int sndbuf = 4 << 20;
 };

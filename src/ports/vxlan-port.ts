@@ -42,7 +42,12 @@ export interface VxlanPortOptions {
   netns?: string;
   /** VID → VNI (vni-map=59:10059,89:10089). */
   vniMap?: ReadonlyMap<number, number>;
-  /** IPv4: UDP checksums on (default) or off. */
+  /**
+   * IPv4: outer UDP checksums on, or off (the default: RFC 7348 says they
+   * SHOULD be sent as zero, and a checksum the kernel leaves to a veth's
+   * offload reaches AF_PACKET receivers such as OVS's userspace datapath
+   * unfinished). IPv6 always has them.
+   */
   udpCsum?: boolean;
 }
 
@@ -80,7 +85,7 @@ export class VxlanPort extends NativePort {
     this.local = o.local;
     this.udpPort = o.port ?? VXLAN_PORT;
     this.vniMap = new Map(o.vniMap ?? []);
-    this.udpCsum = o.udpCsum ?? true;
+    this.udpCsum = o.udpCsum ?? false;
     this.initialRemotes = [...new Set(o.remotes ?? [])];
   }
 
