@@ -34,15 +34,21 @@ function portOptionType(spec: (typeof PORT_OPTIONS)[number]): z.ZodType {
   }
 }
 
-/** A port entry: `tap: NAME`, `attach: NAME` or `bond: NAME` with `members:`, where it lives, and every port option of the table. */
+/**
+ * A port entry: `tap: NAME`, `attach: NAME`, `bond: NAME` with `members:`
+ * or `vxlan: NAME` (with vni/vni-map, local, remote, port), where it lives
+ * (`netns:`; for a VXLAN port the underlay's namespace), and every port
+ * option of the table.
+ */
 export function portEntrySchema() {
   const options: Record<string, z.ZodType> = {};
-  for (const spec of PORT_OPTIONS) options[spec.name] = portOptionType(spec).optional();
+  for (const spec of PORT_OPTIONS) if (spec.name !== "netns") options[spec.name] = portOptionType(spec).optional();
   return z
     .strictObject({
       tap: ifname.optional(),
       attach: ifname.optional(),
       bond: ifname.optional(),
+      vxlan: ifname.optional(),
       members: z.array(ifnameAtNetns).min(1).max(32).optional(),
       netns: z.string().regex(/^[A-Za-z0-9_.\/-]+$/, "must be a network namespace name (ip netns) or a path").optional(),
       persistent: z.boolean().optional(),
@@ -51,8 +57,9 @@ export function portEntrySchema() {
       ...options,
     })
     .superRefine((entry, ctx) => {
-      const kinds = (entry.tap !== undefined ? 1 : 0) + (entry.attach !== undefined ? 1 : 0) + (entry.bond !== undefined ? 1 : 0);
-      if (kinds !== 1) ctx.addIssue({ code: "custom", message: "a port needs exactly one of tap: NAME (a TAP device the daemon creates), attach: NAME (an existing interface) or bond: NAME (with members:)" });
+      const kinds = (entry.tap !== undefined ? 1 : 0) + (entry.attach !== undefined ? 1 : 0) + (entry.bond !== undefined ? 1 : 0) + (entry.vxlan !== undefined ? 1 : 0);
+      if (kinds !== 1) ctx.addIssue({ code: "custom", message: "a port needs exactly one of tap: NAME (a TAP device the daemon creates), attach: NAME (an existing interface), bond: NAME (with members:) or vxlan: NAME (with vni: and local:)" });
+      if (entry.vxlan !== undefined && (entry as Record<string, unknown>).local === undefined) ctx.addIssue({ code: "custom", message: "a vxlan: port needs local: ADDR (the local VTEP address)" });
       if (entry.tap === undefined && (entry.persistent !== undefined || entry.mtu !== undefined || entry.mac !== undefined)) {
         ctx.addIssue({ code: "custom", message: "persistent, mtu and mac apply to tap: ports only" });
       }

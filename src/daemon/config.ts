@@ -24,7 +24,7 @@ import { checkNetworks, NETWORK_KEYS, normalizeNetwork, type NetworkConfig } fro
 export type KeyPath = (string | number)[];
 
 export interface PortEntry {
-  kind: "tap" | "attach" | "bond";
+  kind: "tap" | "attach" | "bond" | "vxlan";
   name: string;
   /** Bonds: the member interfaces ("eth1", "eth1@ns"); `netns` is the namespace of those named without one. */
   members?: string[];
@@ -355,13 +355,13 @@ function hostPortConfig(raw: NonNullable<RawBridge["host-port"]>, at: KeyPath, s
   return { ...(o.netns ? { netns: o.netns } : {}), mac: o.mac ?? "stable", ...(o.mtu !== undefined ? { mtu: o.mtu } : {}), options, config };
 }
 
-const PORT_KEYS = new Set(["tap", "attach", "bond", "members", "netns", "persistent", "mtu", "mac"]);
+const PORT_KEYS = new Set(["tap", "attach", "bond", "vxlan", "members", "netns", "persistent", "mtu", "mac"]);
 
 function portEntry(raw: RawPortEntry, at: KeyPath, source: ConfigSource, problems: string[]): PortEntry | undefined {
-  const kind = raw.tap !== undefined ? "tap" : raw.bond !== undefined ? "bond" : "attach";
-  const name = (raw.tap ?? raw.attach ?? raw.bond)!;
-  // A bond is no device: its name is the port's label; `netns` is where its members are.
-  const label = raw.netns && kind !== "bond" ? `${name}@${raw.netns}` : name;
+  const kind = raw.tap !== undefined ? "tap" : raw.bond !== undefined ? "bond" : raw.vxlan !== undefined ? "vxlan" : "attach";
+  const name = (raw.tap ?? raw.attach ?? raw.bond ?? raw.vxlan)!;
+  // A bond is no device: its name is the port's label; `netns` is where its members are (a VXLAN port's: its underlay).
+  const label = raw.netns && kind !== "bond" && kind !== "vxlan" ? `${name}@${raw.netns}` : name;
   const options: Record<string, unknown> = {};
   const config: PortConfig = {};
   for (const [key, value] of Object.entries(raw)) {

@@ -10,6 +10,7 @@
  * records its undo, and if one fails (an interface that is not there) the
  * steps already taken are undone in reverse, leaving everything as it was.
  */
+import { vxlanPortFromConfig } from "../ports/vxlan-port.js";
 import { Bridge } from "../bridge.js";
 import { DEFAULT_FULL_POLICY } from "../core/fdb.js";
 import { DEFAULT_MAC_FLAP, type MacFlapOptions } from "../fdb-guard.js";
@@ -333,7 +334,9 @@ export class Daemon {
           ? new TapPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}), persist: entry.persistent, ...(entry.mtu ? { mtu: entry.mtu } : {}), ...(entry.mac ? { mac: entry.mac } : {}) })
           : entry.kind === "bond"
             ? new BondPort({ name: entry.name, members: entry.members ?? [], ...(entry.netns ? { netns: entry.netns } : {}) })
-            : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
+            : entry.kind === "vxlan"
+              ? vxlanPortFromConfig(entry.name, entry.netns, entry.config)
+              : new PacketPort({ name: entry.name, ...(entry.netns ? { netns: entry.netns } : {}) });
       managed.bridge.addPort(port, { ...managed.portDefaults, ...entry.config, ...stpPortSettings(managed.config, entry.label) });
     } catch (error) {
       throw located(error, entry.where);
