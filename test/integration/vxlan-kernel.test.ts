@@ -98,3 +98,43 @@ describe("a VXLAN port and the kernel's vxlan device", () => {
     bridge.close();
   });
 });
+
+describe("a VXLAN port over IPv6 and the kernel's vxlan device", () => {
+  it("carries ping and TCP over an IPv6 underlay, the remote learned by its IPv6 address", async () => {
+    const ha = await lab.netns("h6a", { ipv6: true });
+    const hb = await lab.netns("h6b", { ipv6: true });
+    const ga = await lab.netns("g6a");
+    const gb = await lab.netns("g6b");
+    const [ua, ub] = [lab.ifname("6a"), lab.ifname("6b")];
+    await lab.veth({ ns: ha, name: ua }, { ns: hb, name: ub });
+    await lab.exec(ha, ["ip", "-6", "addr", "add", "fd42::1/64", "dev", ua, "nodad"]);
+    await lab.exec(hb, ["ip", "-6", "addr", "add", "fd42::2/64", "dev", ub, "nodad"]);
+    await kernelBridgeOracle(hb, "br6");
+    await lab.exec(hb, ["ip", "link", "add", "vx6", "type", "vxlan", "id", "42", "local", "fd42::2", "remote", "fd42::1", "dstport", "4789", "learning"]);
+    await lab.exec(hb, ["ip", "link", "set", "vx6", "master", "br6", "up"]);
+    await lab.veth({ ns: hb, name: lab.ifname("6p") }, { ns: gb, name: lab.ifname("6g"), address: "10.86.0.2/24", mtu: 1430 });
+    await lab.exec(hb, ["ip", "link", "set", lab.ifname("6p"), "master", "br6"]);
+
+    const bridge = new Bridge({ name: "vx6" });
+    bridges.push(bridge);
+    const vx = bridge.addPort(new VxlanPort({ name: "vx6", vni: 42, local: "fd42::1", remotes: ["fd42::2"], netns: ha }));
+    expect(vx.mtu).toBe(1430); // 1500 less 70 over IPv6
+    const tap = lab.ifname("6t");
+    bridge.addPort(new TapPort({ name: tap, netns: ga, mtu: 1430 }));
+    await lab.address(ga, tap, "10.86.0.1/24");
+    const ping = await lab.exec(ga, ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.86.0.2"], { allowFail: true });
+    expect(ping.stdout).toMatch(/ 0% packet loss/);
+    const guestMac = (await lab.exec(gb, ["cat", `/sys/class/net/${lab.ifname("6g")}/address`])).stdout.trim();
+    expect(bridge.fdbEntries().find((e) => e.mac === guestMac)).toMatchObject({ dst: "fd42::2" });
+    const server = await lab.iperfServer(gb, "10.86.0.2");
+    try {
+      const r = await lab.exec(ga, ["iperf3", "-c", "10.86.0.2", "-t", "2", "-J"], { allowFail: true, timeoutMs: 30_000 });
+      const report = JSON.parse(r.stdout || "{}") as { end?: { sum_received?: { bytes: number } }; error?: string };
+      expect(report.error, r.stderr).toBeUndefined();
+      expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
+    } finally {
+      server.kill();
+    }
+    bridge.close();
+  });
+});
