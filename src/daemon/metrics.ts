@@ -148,6 +148,15 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
       return out;
     });
   }
+  // VXLAN ports: per remote VTEP (configured or learned), UDP payload bytes.
+  for (const [dir, field] of [["rx", "Packets"], ["rx", "Bytes"], ["tx", "Packets"], ["tx", "Bytes"]] as const) {
+    const key = `${dir}${field}` as "rxPackets" | "rxBytes" | "txPackets" | "txBytes";
+    counter(`tapbridge_vxlan_remote_${dir}_${field.toLowerCase()}_total`, `VXLAN ${field === "Packets" ? "datagrams" : "UDP payload bytes"} ${dir === "rx" ? "received from" : "sent to"} the remote VTEP.`, [...ports, "remote"], () => {
+      const out: Sample[] = [];
+      for (const b of daemon.bridges.values()) for (const p of b.bridge.ports) if (p.kind === "vxlan") for (const r of b.bridge.vxlanRemotes(p)) out.push([{ bridge: b.name, port: p.label, remote: r.address }, r[key]]);
+      return out;
+    });
+  }
   gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
   counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
   registerBondMetrics(daemon, counter, gauge);

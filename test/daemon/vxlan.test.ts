@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe("VXLAN ports in the daemon", () => {
   it("takes a vxlan: entry from the config file and shows its remotes as bridge fdb show does", async () => {
-    const config = ["bridges:", "  br0:", "    ports:", "      - vxlan: vx0", "        vni: 42", "        local: 10.89.0.1", "        remote: [10.89.0.2]", "        learning: on", ""].join("\n");
+    const config = ["metrics:", "  listen: 127.0.0.1:19714", "bridges:", "  br0:", "    ports:", "      - vxlan: vx0", "        vni: 42", "        local: 10.89.0.1", "        remote: [10.89.0.2]", "        learning: on", ""].join("\n");
     daemon = await DaemonProcess.start({ dir: tempDir("v"), netns: ns, config });
     const show = await daemon.cli(["fdb", "show"]);
     expect(show.stdout).toContain("00:00:00:00:00:00 dev vx0 dst 10.89.0.2 master br0 permanent\n");
@@ -40,6 +40,8 @@ describe("VXLAN ports in the daemon", () => {
     const appendToTap = await daemon.cli(["fdb", "append", "00:00:00:00:00:00", "dev", "nope", "dst", "10.89.0.3"]);
     expect(appendToTap.code).not.toBe(0);
     expect((await daemon.cli(["show"])).stdout).toMatch(/br0.*vx0/s);
+    const metrics = await lab.exec(ns, ["/usr/bin/python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:19714/metrics').read().decode())"]);
+    expect(metrics.stdout).toMatch(/tapbridge_vxlan_remote_tx_packets_total\{bridge="br0",port="vx0",remote="10.89.0.2"\} \d+/);
   });
 
   it("refuses a config file whose VXLAN keys are wrong, with a sentence", async () => {
