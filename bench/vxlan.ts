@@ -102,8 +102,22 @@ async function rig(lab: Lab, which: "kernel" | "tapbridge"): Promise<Contender> 
   return c;
 }
 
-/** The same contender with the guests swapped: TCP from B to A. */
-const reversed = (c: Contender): Contender => ({ ...c, a: c.b, b: c.a, devA: c.devB, devB: c.devA, macA: c.macB, macB: c.macA });
+/** iperf3 TCP from B to A (-R: A's client receives), Gbit/s. */
+async function tcpReverse(lab: Lab, c: Contender, seconds: number): Promise<Sample> {
+  const server = await lab.iperfServer(c.b, IP_B);
+  const t0 = Date.now();
+  const r = await lab.exec(c.a, ["iperf3", "-c", IP_B, "-B", IP_A, "-R", "-t", String(seconds), "-J"], { allowFail: true, timeoutMs: (seconds + 20) * 1000 });
+  if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+  const sample: Sample = { value: Number.NaN, steal: 0, machineCpuSeconds: 0, seconds: (Date.now() - t0) / 1000, derived: {} };
+  try {
+    const report = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
+    if (report.end?.sum_received) sample.value = report.end.sum_received.bits_per_second / 1e9;
+    else sample.note = `iperf3 failed: ${report.error ?? "no result"}`;
+  } catch {
+    sample.note = `iperf3 failed: ${r.stderr.trim() || `exit ${r.code}`}`;
+  }
+  return sample;
+}
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
@@ -129,7 +143,7 @@ async function main(): Promise<void> {
       for (const who of r % 2 === 0 ? (["kernel", "tapbridge"] as const) : (["tapbridge", "kernel"] as const)) {
         const c = rigs[who];
         record(who, "tcpAtoB", await tcp(lab, c, 1, o.seconds));
-        record(who, "tcpBtoA", await tcp(lab, reversed(c), 1, o.seconds));
+        record(who, "tcpBtoA", await tcpReverse(lab, c, o.seconds));
         record(who, "pps64", await frames64(lab, c, o.seconds, tmp));
       }
     }
