@@ -167,6 +167,34 @@ describe("VLANs through real ports (crafted frames)", { timeout: 120_000 }, () =
     expect([cVid, cPcp, sVid, sPcp]).toEqual(["59", "0", "300", "2"]);
   });
 
+  it("as an 802.1ad bridge: S-tags (0x88a8) go on at trunks and come off at access ports through AF_PACKET, a customer's C-tagged frame rides inside", async () => {
+    bridge.vlanProtocol = "802.1ad";
+    try {
+      // Untagged into an access port: S-tag 59 on the trunks (the kernel reports it as TPID 0x88a8 in PACKET_AUXDATA; put back as such).
+      const plain = frame([]);
+      const sTagged = hex(retag(plain, 0, [{ tpid: 0x88a8, vid: 59 }]));
+      expect(await probe("a1", plain)).toEqual({ a2: [hex(plain)], t1: [sTagged], t2: [sTagged], s1: [sTagged], tap: [hex(plain)], "mem-access": [hex(plain)], "mem-trunk": [sTagged] });
+      // An S-tagged frame of VLAN 59 from a trunk: to the access ports without its S-tag, PCP kept trunk to trunk.
+      const fromTrunk = frame([{ tpid: 0x88a8, vid: 59, pcp: 4 }]);
+      const got = await probe("t1", fromTrunk);
+      const bare = hex(retag(fromTrunk, 1, []));
+      expect(got).toEqual({ t2: [hex(fromTrunk)], s1: [hex(fromTrunk)], a1: [bare], a2: [bare], tap: [bare], "mem-access": [bare], "mem-trunk": [hex(fromTrunk)] });
+      // A customer's C-tagged frame on an access port is untagged to an 802.1ad bridge: it leaves the trunk inside S-VLAN 59.
+      const customer = frame([{ vid: 100, pcp: 6 }]);
+      const qinq = hex(retag(customer, 1, [{ tpid: 0x88a8, vid: 59 }, { vid: 100, pcp: 6 }]));
+      const out = await probe("a1", customer);
+      expect(out.t1).toEqual([qinq]);
+      const [protocols, sVid, cVid, cPcp] = await tshark(out.t1![0]!, ["frame.protocols", "ieee8021ad.id", "vlan.id", "vlan.priority"]);
+      expect(protocols).toMatch(/^eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip/);
+      expect([sVid, cVid, cPcp]).toEqual(["59", "100", "6"]);
+      // A C-tag is not this bridge's tag: an 802.1Q-tagged frame on a trunk is untagged to it, so it goes to the trunk's PVID (VLAN 1, native on t1 only).
+      expect(await probe("t2", frame([{ vid: 59 }]))).toEqual({});
+      expect(bridge.portStats(`${lab.ifname("pt2")}@${bridgeNs}`).drops.no_pvid).toBeGreaterThanOrEqual(1);
+    } finally {
+      bridge.vlanProtocol = "802.1Q";
+    }
+  });
+
   it("carries the native VLAN untagged, and keeps VLAN 89 away from VLAN 59's ports", async () => {
     const native = frame([]);
     expect(await probe("t1", native)).toEqual({}); // VLAN 1: no other member
