@@ -1,6 +1,7 @@
 // Transmit; see transmit.h. Nothing here allocates after construction.
 #include "transmit.h"
 
+#include <netinet/udp.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ Transmitter::Transmitter(uint32_t slotSize) {
   scratch_.reset(new uint8_t[scratchCap_]);
   segs_.reset(new Segment[kQueueCap]);
   remoteOf_.reset(new int32_t[kQueueCap]());
+  gsoIovs_.reset(new struct iovec[2 * kVxlanGsoMaxSegs]());
 }
 
 void Transmitter::Send(Port* port, const TxBatch& b, uint32_t count, double* stats) {
@@ -123,6 +125,11 @@ bool Transmitter::SendFrame(Port* port, const uint8_t* vnet, const uint8_t* fram
 }
 
 bool Transmitter::SendSegmented(Port* port, const GsoPlan& plan, const uint8_t* frame, uint32_t len, double* stats) {
+  if (port->kind == PortKind::kVxlan && port->vxlan->udpGso) {
+    bool handled = true;
+    const bool up = SendVxlanGso(port, plan, frame, len, stats, &handled);
+    if (handled) return up;
+  }
   const size_t need = GsoOutputSize(plan, len);
   const uint32_t nsegs = GsoSegmentCount(plan, len);
   if (nsegs > kQueueCap || need > scratchCap_) {
@@ -190,6 +197,87 @@ bool Transmitter::Emit(Port* port, struct iovec* iov, int n, uint32_t len, doubl
   h->msg_iovlen = static_cast<size_t>(n);
   lens_[queued_] = len;
   if (++queued_ == kQueueCap) return Flush(port, stats);
+  return true;
+}
+
+bool Transmitter::SendVxlanGso(Port* port, const GsoPlan& plan, const uint8_t* frame, uint32_t len, double* stats,
+                               bool* handled) {
+  VxlanState& vx = *port->vxlan;
+  if (queued_ && !Flush(port, stats)) return false;  // earlier frames leave first; the scratch is free again
+  const size_t need = GsoOutputSize(plan, len);
+  uint32_t n = 0;
+  if (need > scratchCap_ || GsoSegment(plan, frame, len, scratch_.get(), scratchCap_, segs_.get(), kQueueCap, &n) != GsoResult::kOk ||
+      n == 0) {
+    stats[kTxGsoDropped] += 1;
+    return true;
+  }
+  for (uint32_t s = 0; s + 1 < n; s++)
+    if (segs_[s].length != segs_[0].length) {
+      *handled = false;  // unequal segments: UDP GSO cannot cut them
+      return true;
+    }
+  const uint32_t chunk = kVxlanHlen + segs_[0].length;  // every datagram but the last
+  uint32_t perSend = kVxlanGsoMaxBytes / chunk;
+  if (perSend > kVxlanGsoMaxSegs) perSend = kVxlanGsoMaxSegs;
+  if (perSend < 2) {
+    *handled = false;
+    return true;
+  }
+  stats[kTxSegmented] += 1;
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))];
+  const uint32_t count = vxRemote_ >= 0 ? 1 : vx.floodCount;
+  for (uint32_t r = 0; r < count; r++) {
+    const uint32_t id = vxRemote_ >= 0 ? static_cast<uint32_t>(vxRemote_) : vx.floodList[r];
+    VxlanRemote& rem = vx.remotes[id];
+    for (uint32_t first = 0; first < n; first += perSend) {
+      const uint32_t k = n - first < perSend ? n - first : perSend;
+      uint32_t bytes = 0;
+      for (uint32_t j = 0; j < k; j++) {
+        const Segment& seg = segs_[first + j];
+        gsoIovs_[2 * j] = {const_cast<uint8_t*>(vxHeader_), kVxlanHlen};
+        gsoIovs_[2 * j + 1] = {scratch_.get() + seg.offset, seg.length};
+        bytes += kVxlanHlen + seg.length;
+      }
+      struct msghdr h = {};
+      h.msg_name = &rem.addr;
+      h.msg_namelen = rem.addrLen;
+      h.msg_iov = gsoIovs_.get();
+      h.msg_iovlen = 2 * k;
+      if (k > 1) {
+        memset(control, 0, sizeof(control));
+        h.msg_control = control;
+        h.msg_controllen = sizeof(control);
+        struct cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t size = static_cast<uint16_t>(chunk);
+        memcpy(CMSG_DATA(c), &size, sizeof(size));
+      }
+      ssize_t sent;
+      do {
+        sent = sendmsg(port->fd, &h, MSG_DONTWAIT);
+      } while (sent < 0 && errno == EINTR);
+      stats[kTxSyscalls] += 1;
+      if (sent < 0) {
+        if ((errno == EINVAL || errno == EIO || errno == EOPNOTSUPP) && first == 0 && r == 0 && k > 1) {
+          vx.udpGso = false;  // this socket or route takes no UDP GSO: plain datagrams from now on
+          *handled = false;
+          return true;
+        }
+        if (DeviceDown(errno)) {
+          stats[kTxLinkDown] += k;
+          return false;
+        }
+        stats[QueueFull(errno) ? kTxDropped : kTxErrors] += k;
+        continue;
+      }
+      stats[kTxPackets] += k;
+      stats[kTxBytes] += bytes;
+      rem.txPackets += k;
+      rem.txBytes += bytes;
+    }
+  }
   return true;
 }
 

@@ -79,6 +79,11 @@ class Transmitter {
   bool Flush(Port* port, double* stats, bool keepScratch = false);
   // Queues the message at iov once per destination remote (vxlan.h).
   bool EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, double* stats);
+  // A GSO frame to a VXLAN port as UDP GSO: segmented once, then one
+  // sendmsg (UDP_SEGMENT) per remote per up to 64 segments, each segment
+  // led by the VXLAN header. *handled false: the kernel refused UDP GSO
+  // (the port stops trying) and the caller sends the frame the plain way.
+  bool SendVxlanGso(Port* port, const GsoPlan& plan, const uint8_t* frame, uint32_t len, double* stats, bool* handled);
 
   uint32_t frameCap_;
   std::unique_ptr<struct mmsghdr[]> msgs_;
@@ -90,6 +95,7 @@ class Transmitter {
   uint32_t queued_ = 0;
   // VXLAN: per message, the remote it goes to; per frame, its header and destination remote.
   std::unique_ptr<int32_t[]> remoteOf_;
+  std::unique_ptr<struct iovec[]> gsoIovs_;  // VXLAN UDP GSO: [header, segment] per segment
   const uint8_t* vxHeader_ = nullptr;
   int32_t vxRemote_ = -1;
   std::unique_ptr<uint8_t[]> scratch_;

@@ -256,7 +256,10 @@ bool VxlanOpen(const VxlanOptions& o, Port* port, OpenedInfo* info, SysError* e)
   if (fd.get() < 0) return Fail(e, errno, "socket", "UDP socket for VXLAN");
   const int one = 1;
   if (s->family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  if (!o.udpCsum && s->family == AF_INET) setsockopt(fd.get(), SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one));
+  if (!o.udpCsum && s->family == AF_INET) {
+    setsockopt(fd.get(), SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one));
+    s->udpGso = false;  // the kernel refuses UDP GSO without checksums
+  }
   if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &o.rcvbuf, sizeof(o.rcvbuf)) < 0)
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof(o.rcvbuf));
   if (setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &o.sndbuf, sizeof(o.sndbuf)) < 0)

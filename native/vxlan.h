@@ -37,6 +37,10 @@ namespace tapbridge {
 
 constexpr uint32_t kVxlanHlen = 8;
 constexpr uint32_t kVxlanMaxRemotes = 4096;
+// UDP GSO (UDP_SEGMENT): segments per send (the kernel's UDP_MAX_SEGMENTS
+// is 64 on older kernels) and UDP payload bytes per send (an IP datagram's).
+constexpr uint32_t kVxlanGsoMaxSegs = 64;
+constexpr uint32_t kVxlanGsoMaxBytes = 65000;
 // Headroom words before the VXLAN header (mirrors VxlanMeta in src/core/abi.ts).
 constexpr uint32_t kVxlanMetaRemote = 16;  // frame offset - 16: int32 LE, remote id (rx: sender; tx: destination, -1 flood)
 constexpr uint32_t kVxlanMetaLength = 12;  // frame offset - 12: uint32 LE, UDP payload length (rx)
@@ -61,7 +65,7 @@ struct VxlanOptions {
   std::string local;  // address text
   uint16_t port = 4789;
   uint32_t vni = 0;
-  bool udpCsum = false;  // IPv4: zero UDP checksums (SO_NO_CHECK), as RFC 7348 says
+  bool udpCsum = true;  // IPv4: false sends zero UDP checksums (SO_NO_CHECK), which also rules out UDP GSO
   int rcvbuf = 8 << 20;
   int sndbuf = 4 << 20;
 };
@@ -69,6 +73,8 @@ struct VxlanOptions {
 struct VxlanState {
   int family = AF_INET;
   uint16_t dstPort = 4789;
+  // GSO frames leave as UDP GSO (one send per 64 segments) while the kernel takes it; needs UDP checksums.
+  bool udpGso = true;
   uint8_t header[kVxlanHlen] = {0};   // flags 0x08 and the port's VNI
   std::unique_ptr<uint8_t[]> vidHeaders;  // per VID: 8-byte header, VNI 0 with flags 0 = not mapped; null: no map
   std::unique_ptr<VxlanRemote[]> remotes;

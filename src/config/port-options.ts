@@ -77,7 +77,7 @@ export interface PortConfig {
   underlayNetns?: string;
   /** VXLAN `vni-map=VID:VNI,...`: VLANs carried as VNIs (vlan_tunnel), e.g. 59:10059,89:10089. */
   vniMap?: Map<number, number>;
-  /** VXLAN `udp-csum=on|off`: outer UDP checksums over IPv4 (default off, as RFC 7348 says). */
+  /** VXLAN `udp-csum=on|off`: outer UDP checksums over IPv4 (default on, as the kernel's vxlan; off also turns UDP GSO off). */
   udpCsum?: boolean;
 }
 
@@ -288,7 +288,7 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
     },
   },
   vniMapOption,
-  switchOption("udp-csum", "udpCsum", "VXLAN over IPv4: outer UDP checksums (default off: RFC 7348's zero)"),
+  switchOption("udp-csum", "udpCsum", "VXLAN over IPv4: outer UDP checksums (default on; off: zero, and no UDP GSO)"),
 ];
 
 const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false, "1": true, "0": false };

@@ -96,7 +96,7 @@ export interface VxlanOpenOptions {
   /** The VNI of frames whose VID the VNI map does not name (0-16777215). */
   vni: number;
   netnsPath?: string;
-  /** IPv4: send with UDP checksums (default false: SO_NO_CHECK, a zero checksum). IPv6 always has them. */
+  /** IPv4: send with UDP checksums (default true; false: SO_NO_CHECK, zero checksums, and no UDP GSO). IPv6 always has them. */
   udpCsum?: boolean;
   rcvbuf?: number;
   sndbuf?: number;

@@ -43,10 +43,11 @@ export interface VxlanPortOptions {
   /** VID → VNI (vni-map=59:10059,89:10089). */
   vniMap?: ReadonlyMap<number, number>;
   /**
-   * IPv4: outer UDP checksums on, or off (the default: RFC 7348 says they
-   * SHOULD be sent as zero, and a checksum the kernel leaves to a veth's
-   * offload reaches AF_PACKET receivers such as OVS's userspace datapath
-   * unfinished). IPv6 always has them.
+   * IPv4: outer UDP checksums on (the default, as the kernel's vxlan; GSO
+   * frames then leave as UDP GSO, one send per 64 segments), or off: zero
+   * checksums, as RFC 7348 allows — what a peer on the same machine that
+   * reads a veth with AF_PACKET (OVS's userspace datapath) needs, since the
+   * kernel leaves the checksum to the veth's offload. IPv6 always has them.
    */
   udpCsum?: boolean;
 }
@@ -85,7 +86,7 @@ export class VxlanPort extends NativePort {
     this.local = o.local;
     this.udpPort = o.port ?? VXLAN_PORT;
     this.vniMap = new Map(o.vniMap ?? []);
-    this.udpCsum = o.udpCsum ?? false;
+    this.udpCsum = o.udpCsum ?? true;
     this.initialRemotes = [...new Set(o.remotes ?? [])];
   }
 
