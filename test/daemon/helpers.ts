@@ -38,22 +38,24 @@ export class DaemonProcess {
     readonly socket: string,
     readonly configFile: string | undefined,
     readonly netns?: string,
+    /** A command the daemon runs under (e.g. setpriv with a capability set), inside the namespace. */
+    readonly wrap: string[] = [],
   ) {}
 
   /** Start; resolves when "daemon ready" is logged, rejects with its stderr if it exits first. */
-  static async start(options: { dir: string; config?: string; configFile?: string; netns?: string; args?: string[] }): Promise<DaemonProcess> {
+  static async start(options: { dir: string; config?: string; configFile?: string; netns?: string; args?: string[]; wrap?: string[] }): Promise<DaemonProcess> {
     let configFile = options.configFile;
     if (options.config !== undefined) {
       configFile = join(options.dir, "tapbridge.yaml");
       writeFileSync(configFile, options.config);
     }
-    const d = new DaemonProcess(join(options.dir, "control.sock"), configFile, options.netns);
+    const d = new DaemonProcess(join(options.dir, "control.sock"), configFile, options.netns, options.wrap);
     await d.launch(options.args ?? []);
     return d;
   }
 
   async launch(extra: string[] = []): Promise<void> {
-    const argv = [process.execPath, CLI, "daemon", "--socket", this.socket, ...(this.configFile ? ["-c", this.configFile] : []), ...extra];
+    const argv = [...this.wrap, process.execPath, CLI, "daemon", "--socket", this.socket, ...(this.configFile ? ["-c", this.configFile] : []), ...extra];
     const full = this.netns ? ["ip", "netns", "exec", this.netns, ...argv] : argv;
     const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;

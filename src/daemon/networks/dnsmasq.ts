@@ -122,7 +122,10 @@ export async function stopDnsmasq(pid: number, conf: string, dir: string): Promi
   if (isOurDnsmasq(pid, conf)) {
     try {
       process.kill(pid, "SIGTERM");
-    } catch {
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EPERM") {
+        throw new TapbridgeError("EPERM", `cannot stop dnsmasq (pid ${pid}): the daemon may not signal it (it lacks CAP_KILL; see packaging/tapbridge.service.d/networks.conf)`);
+      }
       /* gone */
     }
     for (let i = 0; i < 50 && isOurDnsmasq(pid, conf); i++) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -23,6 +23,7 @@ import { TapbridgeError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { addAddress, addRoute, checkClashes, deleteAddress, deleteRoute, movableAddresses, movableRoutes, renameKeepingRoutes } from "./addresses.js";
 import { hasHostPort, type NetworkConfig } from "./config.js";
+import { missingForDnsmasq } from "./caps.js";
 import { startDnsmasq } from "./dnsmasq.js";
 import { HostNs, ifaceKey, requireTool } from "./host-ns.js";
 import { parsePrefix } from "./ip.js";
@@ -86,6 +87,13 @@ export class NetworkRun {
       requireTool("nft", `network ${net.name} (${net.mode}) keeps its firewall rules in an nftables table of its own`);
     }
     const dnsmasq = runsDnsmasq(net) ? requireTool("dnsmasq", `network ${net.name} serves ${net.dhcp ? "DHCP and DNS" : "DNS"} to its guests with it`) : undefined;
+    const missing = dnsmasq ? missingForDnsmasq() : [];
+    if (missing.length) {
+      throw new TapbridgeError(
+        "EPERM",
+        `network ${net.name} runs dnsmasq, which needs ${missing.join(", ")} from the daemon (to bind the DHCP and DNS ports, drop to user nobody, and be stopped): give the daemon these capabilities (packaging/tapbridge.service.d/networks.conf does for the systemd unit)`,
+      );
+    }
     let uplinkMac: string | undefined;
     let uplinkUp = false;
     if (net.uplink !== undefined) {
