@@ -187,6 +187,7 @@ Napi::Function Dataplane::Init(Napi::Env env) {
                          InstanceMethod<&Dataplane::VxlanRemotes>("vxlanRemotes"),
                          InstanceMethod<&Dataplane::VxlanSetVniMap>("vxlanSetVniMap"),
                          InstanceMethod<&Dataplane::VxlanStats>("vxlanStats"),
+                         InstanceMethod<&Dataplane::VxlanJoinGroup>("vxlanJoinGroup"),
                          InstanceAccessor<&Dataplane::GetSlab>("slab", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetRxPort>("rxPort", napi_enumerable),
                          InstanceAccessor<&Dataplane::GetFrameOffset>("frameOffset", napi_enumerable),

@@ -38,6 +38,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   Napi::Value VxlanRemotes(const Napi::CallbackInfo& info);
   Napi::Value VxlanSetVniMap(const Napi::CallbackInfo& info);
   Napi::Value VxlanStats(const Napi::CallbackInfo& info);
+  Napi::Value VxlanJoinGroup(const Napi::CallbackInfo& info);
   // The open VXLAN port at info[0], or null (with a JS exception).
   struct Port* VxlanPortArg(const Napi::CallbackInfo& info, const char* where);
 

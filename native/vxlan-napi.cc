@@ -107,6 +107,35 @@ Napi::Value Dataplane::VxlanRemote(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
+// vxlanJoinGroup(index, group) → id: joins the multicast group on the
+// underlay interface and makes it a flood remote (floods go to the group).
+Napi::Value Dataplane::VxlanJoinGroup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Port* p = VxlanPortArg(info, "vxlanJoinGroup");
+  if (!p) return env.Undefined();
+  VxlanState& s = *p->vxlan;
+  struct sockaddr_storage addr;
+  socklen_t len = 0;
+  const std::string text = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  if (!VxlanParseAddress(s, text, &addr, &len)) {
+    ThrowInvalid(env, "group \"" + text + "\" is not an address of the local address's family");
+    return env.Undefined();
+  }
+  SysError e;
+  if (!::tapbridge::VxlanJoinGroup(p, addr, &e)) {
+    ThrowSys(env, e);
+    return env.Undefined();
+  }
+  const int id = VxlanRemoteId(s, addr, len, false);
+  if (id < 0) {
+    ThrowInvalid(env, "the VXLAN port's remote table is full");
+    return env.Undefined();
+  }
+  s.remotes[id].learned = false;
+  VxlanSetFlood(s, static_cast<uint32_t>(id), true);
+  return Napi::Number::New(env, id);
+}
+
 // vxlanRemotes(index) → [{ id, address, flood, learned, rxPackets, rxBytes, txPackets, txBytes }]
 Napi::Value Dataplane::VxlanRemotes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

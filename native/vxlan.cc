@@ -65,8 +65,9 @@ inline bool SameAddr(const struct sockaddr_storage& a, const struct sockaddr_sto
   return memcmp(p, q, n) == 0;
 }
 
-// MTU of the interface that holds `addr` (the underlay), or 1500 when none does.
-int UnderlayMtu(const struct sockaddr_storage& addr) {
+// MTU (and ifindex) of the interface that holds `addr` (the underlay), or 1500 (0) when none does.
+int UnderlayMtu(const struct sockaddr_storage& addr, int* ifindex) {
+  *ifindex = 0;
   struct ifaddrs* list = nullptr;
   if (getifaddrs(&list) < 0) return 1500;
   int mtu = 1500;
@@ -76,6 +77,7 @@ int UnderlayMtu(const struct sockaddr_storage& addr) {
     memset(&a, 0, sizeof(a));
     memcpy(&a, i->ifa_addr, addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     if (!SameAddr(a, addr)) continue;
+    *ifindex = static_cast<int>(if_nametoindex(i->ifa_name));
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock >= 0) {
       struct ifreq ifr;
@@ -273,7 +275,8 @@ bool VxlanOpen(const VxlanOptions& o, Port* port, OpenedInfo* info, SysError* e)
       return FailPlain(e, err, "bind", "UDP " + where + " is already in use (a kernel vxlan device or another VXLAN port on the same address and port?)");
     return Fail(e, err, "bind", "bind UDP " + where);
   }
-  const int mtu = UnderlayMtu(local);
+  const int mtu = UnderlayMtu(local, &s->ifindex);
+  s->local = local;
   const int overhead = (s->family == AF_INET6 ? 40 : 20) + 8 + kVxlanHlen + 14;
 
   info->ifname = "";
@@ -291,6 +294,32 @@ bool VxlanOpen(const VxlanOptions& o, Port* port, OpenedInfo* info, SysError* e)
   port->mtu = static_cast<uint32_t>(info->mtu);
   port->fd = fd.release();
   port->vxlan = s.release();
+  return true;
+}
+
+bool VxlanJoinGroup(Port* port, const struct sockaddr_storage& group, SysError* e) {
+  VxlanState& s = *port->vxlan;
+  int rc;
+  if (s.family == AF_INET6) {
+    struct ipv6_mreq m = {};
+    m.ipv6mr_multiaddr = reinterpret_cast<const sockaddr_in6*>(&group)->sin6_addr;
+    m.ipv6mr_interface = static_cast<unsigned>(s.ifindex);
+    rc = setsockopt(port->fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m));
+    const unsigned ifx = static_cast<unsigned>(s.ifindex);
+    const int off = 0;
+    if (rc == 0) setsockopt(port->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifx, sizeof(ifx));
+    if (rc == 0) setsockopt(port->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off));
+  } else {
+    struct ip_mreqn m = {};
+    m.imr_multiaddr = reinterpret_cast<const sockaddr_in*>(&group)->sin_addr;
+    m.imr_address = reinterpret_cast<const sockaddr_in*>(&s.local)->sin_addr;
+    m.imr_ifindex = s.ifindex;
+    rc = setsockopt(port->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+    const unsigned char off = 0;
+    if (rc == 0) setsockopt(port->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
+    if (rc == 0) setsockopt(port->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off));
+  }
+  if (rc < 0) return Fail(e, errno, "setsockopt", "joining multicast group " + VxlanFormatAddress(VxlanRemote{group, 0}));
   return true;
 }
 

@@ -72,6 +72,8 @@ struct VxlanOptions {
 
 struct VxlanState {
   int family = AF_INET;
+  struct sockaddr_storage local = {};
+  int ifindex = 0;  // the underlay interface (holding the local address), 0 when not found
   uint16_t dstPort = 4789;
   // GSO frames leave as UDP GSO (one send per 64 segments) while the kernel takes it; needs UDP checksums.
   bool udpGso = true;
@@ -91,6 +93,8 @@ struct VxlanState {
 
 bool VxlanOpen(const VxlanOptions& o, Port* port, OpenedInfo* info, SysError* e);
 void VxlanFree(Port* port);
+// Joins a multicast group on the underlay interface (floods then go to the group: add it as a flood remote).
+bool VxlanJoinGroup(Port* port, const struct sockaddr_storage& group, SysError* e);
 uint32_t VxlanReceive(Port* port, const RxBatch& b, bool* more);
 // The offload state a local sender left out (see vxlan.cc): a partial
 // checksum marked NEEDS_CSUM, a TCP super-frame longer than `mtu` made GSO.

@@ -71,6 +71,8 @@ export interface PortConfig {
   local?: string;
   /** VXLAN `remote=ADDR,...`: remote VTEPs that get floods; repeating the option adds to the list. */
   remotes?: string[];
+  /** VXLAN `group=ADDR`: a multicast group that gets every flood. */
+  group?: string;
   /** VXLAN `port=N`: the UDP port (default 4789). */
   udpPort?: number;
   /** VXLAN `netns=NS`: the underlay's network namespace (where the UDP socket lives). */
@@ -86,6 +88,7 @@ export const VXLAN_OPTION_NAMES: readonly (readonly [keyof PortConfig, string])[
   ["vni", "vni"],
   ["local", "local"],
   ["remotes", "remote"],
+  ["group", "group"],
   ["udpPort", "port"],
   ["underlayNetns", "netns"],
   ["vniMap", "vni-map"],
@@ -275,6 +278,14 @@ export const PORT_OPTIONS: PortOptionSpec[] = [
     apply: (config, _value, raw) => {
       const list = raw.split(",").map((r) => ipAddress(r.trim(), `option "remote"`));
       config.remotes = [...new Set([...(config.remotes ?? []), ...list])];
+    },
+  },
+  {
+    name: "group",
+    value: { kind: "text", placeholder: "ADDR" },
+    help: "VXLAN: a multicast group that gets broadcast and unknown unicast (joined on the underlay)",
+    apply: (config, _value, raw) => {
+      config.group = ipAddress(raw, `option "group"`);
     },
   },
   integerOption("port", "udpPort", 1, 65535, "VXLAN: the UDP port (default 4789)"),

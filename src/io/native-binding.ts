@@ -156,6 +156,8 @@ export interface NativeDataplane extends BatchMemory {
   /** VID → VNI for frames leaving the port (4096 entries, 0: not carried), or null: every frame gets the port's VNI. */
   vxlanSetVniMap?(index: number, map: Uint32Array | null): void;
   vxlanStats?(index: number): VxlanPortCounters;
+  /** Join a multicast group on the underlay interface and flood to it (Linux's vxlan `group`); returns its remote id. */
+  vxlanJoinGroup?(index: number, group: string): number;
   /**
    * Stop polling and close the fd; `removePersistent` also clears
    * TUNSETPERSIST first; `restore` undoes the open (an interface it set up

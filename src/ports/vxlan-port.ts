@@ -36,6 +36,8 @@ export interface VxlanPortOptions {
   local: string;
   /** Remote VTEPs that get every flood (Linux's `remote`, or `fdb append 00:00:00:00:00:00 dst`). */
   remotes?: string[];
+  /** A multicast group that gets every flood (Linux's `group ADDR`), joined on the underlay interface. */
+  group?: string;
   /** UDP port (default 4789, IANA's). */
   port?: number;
   /** Network namespace of the underlay (the socket is opened there). */
@@ -60,6 +62,7 @@ export class VxlanPort extends NativePort {
   readonly vniMap: ReadonlyMap<number, number>;
   readonly udpCsum: boolean;
   private readonly initialRemotes: string[];
+  readonly group: string | undefined;
   private dp: NativeDataplane | undefined;
   /** Remote addresses by id, as last read from the addon. */
   private addresses: string[] = [];
@@ -73,6 +76,10 @@ export class VxlanPort extends NativePort {
     const family = isIP(o.local);
     if (family === 0) throw new TapbridgeError("EINVAL", `${where}: local address "${o.local}" is not an IPv4 or IPv6 address`);
     for (const r of o.remotes ?? []) checkRemote(r, family, where);
+    if (o.group !== undefined) {
+      checkRemote(o.group, family, where);
+      if (!isMulticast(o.group)) throw new TapbridgeError("EINVAL", `${where}: group ${o.group} is not a multicast address (224.0.0.0/4 or ff00::/8)`);
+    }
     if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) throw new TapbridgeError("EINVAL", `${where}: UDP port ${o.port} is out of range: use 1 to 65535`);
     for (const [vid, vni] of o.vniMap ?? []) {
       checkVid(vid, `${where}: vni-map VID ${vid}`);
@@ -88,6 +95,7 @@ export class VxlanPort extends NativePort {
     this.vniMap = new Map(o.vniMap ?? []);
     this.udpCsum = o.udpCsum ?? true;
     this.initialRemotes = [...new Set(o.remotes ?? [])];
+    this.group = o.group;
   }
 
   /** IP version of the underlay (4 or 6). */
@@ -115,6 +123,7 @@ export class VxlanPort extends NativePort {
     this.index = index; // the addon's calls below take it; the bridge sets it again
     try {
       for (const r of this.initialRemotes) dp.vxlanRemote!(index, r, true);
+      if (this.group !== undefined) dp.vxlanJoinGroup!(index, this.group);
       if (this.vniMap.size > 0) {
         // Frames of VIDs the map does not name leave in the port's own VNI (if any).
         const map = new Uint32Array(4096).fill(this.vni > 0 ? this.vni : 0);
@@ -189,6 +198,7 @@ export function vxlanPortFromConfig(name: string, netns: string | undefined, con
     ...(ns !== undefined ? { netns: ns } : {}),
     ...(config.vniMap ? { vniMap: config.vniMap } : {}),
     ...(config.udpCsum !== undefined ? { udpCsum: config.udpCsum } : {}),
+    ...(config.group !== undefined ? { group: config.group } : {}),
   });
 }
 
@@ -202,6 +212,12 @@ export function vxlanPortSettings(port: VxlanPort, settings: PortSettings, defau
   const vids = [...port.vniMap.keys()];
   if (port.vni >= 0 && defaultPvid > 0 && !port.vniMap.has(defaultPvid)) return { ...settings, pvid: defaultPvid, untagged: [defaultPvid, ...vids] };
   return { ...settings, untagged: vids };
+}
+
+function isMulticast(address: string): boolean {
+  if (isIP(address) === 6) return address.toLowerCase().startsWith("ff");
+  const first = Number(address.split(".")[0]);
+  return first >= 224 && first <= 239;
 }
 
 function checkVni(vni: number, where: string): void {

@@ -77,6 +77,7 @@ describe("VXLAN port options", () => {
 
   it("says what is wrong with a VXLAN option", () => {
     expect(() => parsePortSpec("tap0:vni=42:remote=10.0.0.2")).toThrow('port tap0: options "vni", "remote" apply to VXLAN ports (--vxlan) only');
+    expect(parsePortSpec("vxg:vni=1:local=10.0.0.1:group=239.1.1.1", "vxlan").config.group).toBe("239.1.1.1");
     expect(() => parsePortSpec("vx0:vni=16777216", "vxlan")).toThrow('port vx0: option "vni=16777216" is out of range: use a whole number from 0 to 16777215');
     expect(() => parsePortSpec("vx0:local=10.0.0.300", "vxlan")).toThrow(/port vx0: option "local": "10.0.0.300" is not an IPv4 or IPv6 address/);
     expect(() => parsePortSpec("vx0:vni-map=59-10059", "vxlan")).toThrow(/"59-10059" is not VID:VNI/);

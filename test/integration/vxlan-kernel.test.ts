@@ -138,3 +138,33 @@ describe("a VXLAN port over IPv6 and the kernel's vxlan device", () => {
     bridge.close();
   });
 });
+
+describe("a VXLAN port flooding to a multicast group, and the kernel's vxlan in that group", () => {
+  it("reaches the kernel's guest through the group, then by unicast to the learned VTEP", async () => {
+    const ha = await lab.netns("hma");
+    const hb = await lab.netns("hmb");
+    const ga = await lab.netns("gma");
+    const gb = await lab.netns("gmb");
+    const [ua, ub] = [lab.ifname("ma"), lab.ifname("mb")];
+    await lab.veth({ ns: ha, name: ua, address: "10.85.0.1/24" }, { ns: hb, name: ub, address: "10.85.0.2/24" });
+    await kernelBridgeOracle(hb, "brm");
+    await lab.exec(hb, ["ip", "link", "add", "vxm", "type", "vxlan", "id", "42", "local", "10.85.0.2", "group", "239.1.1.42", "dev", ub, "dstport", "4789", "learning"]);
+    await lab.exec(hb, ["ip", "link", "set", "vxm", "master", "brm", "up"]);
+    await lab.veth({ ns: hb, name: lab.ifname("mp") }, { ns: gb, name: lab.ifname("mg"), address: "10.84.0.2/24", mtu: 1450 });
+    await lab.exec(hb, ["ip", "link", "set", lab.ifname("mp"), "master", "brm"]);
+
+    const bridge = new Bridge({ name: "vxm" });
+    bridges.push(bridge);
+    const vx = bridge.addPort(new VxlanPort({ name: "vxm", vni: 42, local: "10.85.0.1", group: "239.1.1.42", netns: ha }));
+    const tap = lab.ifname("mt");
+    bridge.addPort(new TapPort({ name: tap, netns: ga, mtu: 1450 }));
+    await lab.address(ga, tap, "10.84.0.1/24");
+    const ping = await lab.exec(ga, ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.84.0.2"], { allowFail: true });
+    expect(ping.stdout).toMatch(/ 0% packet loss/);
+    const remotes = vx.remotes();
+    expect(remotes.find((r) => r.address === "239.1.1.42")).toMatchObject({ flood: true });
+    expect(remotes.find((r) => r.address === "239.1.1.42")!.txPackets).toBeGreaterThan(0); // the ARP request went to the group
+    expect(remotes.find((r) => r.address === "10.85.0.2")).toMatchObject({ learned: true }); // the reply came from B's VTEP
+    bridge.close();
+  });
+});
