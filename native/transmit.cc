@@ -39,6 +39,7 @@ Transmitter::Transmitter(uint32_t slotSize) {
   scratch_.reset(new uint8_t[scratchCap_]);
   segs_.reset(new Segment[kQueueCap]);
   remoteOf_.reset(new int32_t[kQueueCap]());
+  fdOf_.reset(new int[kQueueCap]());
   gsoIovs_.reset(new struct iovec[2 * kVxlanGsoMaxSegs]());
 }
 
@@ -64,6 +65,7 @@ void Transmitter::Send(Port* port, const TxBatch& b, uint32_t count, double* sta
       const uint8_t* meta = b.slab + off - kVxlanMetaRemote;
       vxRemote_ = static_cast<int32_t>(meta[0] | meta[1] << 8 | meta[2] << 16 | static_cast<uint32_t>(meta[3]) << 24);
       if (vxRemote_ >= static_cast<int32_t>(vx.remoteCount)) vxRemote_ = -1;
+      vxFd_ = VxlanTxFd(vx, b.slab + off, len, port->fd);
       if (!vxHeader_) {
         port->vxlan->stats.txNoVni += 1;
         continue;
@@ -256,7 +258,7 @@ bool Transmitter::SendVxlanGso(Port* port, const GsoPlan& plan, const uint8_t* f
       }
       ssize_t sent;
       do {
-        sent = sendmsg(port->fd, &h, MSG_DONTWAIT);
+        sent = sendmsg(vxFd_, &h, MSG_DONTWAIT);
       } while (sent < 0 && errno == EINTR);
       stats[kTxSyscalls] += 1;
       if (sent < 0) {
@@ -310,6 +312,7 @@ bool Transmitter::EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, 
     h->msg_iovlen = static_cast<size_t>(n);
     lens_[q] = len + kVxlanHlen;
     remoteOf_[q] = static_cast<int32_t>(id);
+    fdOf_[q] = vxFd_;
     if (++queued_ == kQueueCap && !Flush(port, stats, true)) return false;
   }
   return true;
@@ -318,14 +321,25 @@ bool Transmitter::EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, 
 bool Transmitter::Flush(Port* port, double* stats, bool keepScratch) {
   bool up = true;
   uint32_t i = 0;
+  const bool vxlan = port->kind == PortKind::kVxlan;
   while (i < queued_) {
+    // A VXLAN port's messages go out through their flows' sockets: one call per run of one socket.
+    const int fd = vxlan ? fdOf_[i] : port->fd;
+    uint32_t end = queued_;
+    if (vxlan)
+      for (end = i + 1; end < queued_ && fdOf_[end] == fd;) end++;
     int r;
     do {
-      r = sendmmsg(port->fd, msgs_.get() + i, queued_ - i, MSG_DONTWAIT);
+      r = sendmmsg(fd, msgs_.get() + i, end - i, MSG_DONTWAIT);
     } while (r < 0 && errno == EINTR);
     stats[kTxSyscalls] += 1;
     if (r < 0) {
       if (QueueFull(errno)) {
+        if (vxlan) {  // that socket's queue is full: drop its run, the other sockets' messages still go
+          stats[kTxDropped] += end - i;
+          i = end;
+          continue;
+        }
         stats[kTxDropped] += queued_ - i;  // queue full: drop the rest, never wait
         break;
       }

@@ -98,6 +98,8 @@ class Transmitter {
   std::unique_ptr<struct iovec[]> gsoIovs_;  // VXLAN UDP GSO: [header, segment] per segment
   const uint8_t* vxHeader_ = nullptr;
   int32_t vxRemote_ = -1;
+  int vxFd_ = -1;                    // the send socket of the frame's flow
+  std::unique_ptr<int[]> fdOf_;      // per message: its socket (VXLAN ports send through several)
   std::unique_ptr<uint8_t[]> scratch_;
   size_t scratchCap_ = 0;
   size_t scratchUsed_ = 0;

@@ -275,6 +275,20 @@ bool VxlanOpen(const VxlanOptions& o, Port* port, OpenedInfo* info, SysError* e)
       return FailPlain(e, err, "bind", "UDP " + where + " is already in use (a kernel vxlan device or another VXLAN port on the same address and port?)");
     return Fail(e, err, "bind", "bind UDP " + where);
   }
+  // Send sockets for source-port entropy (a failure only means fewer of them).
+  for (uint32_t k = 0; k < kVxlanTxSockets; k++) {
+    FdGuard tx(socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+    if (tx.get() < 0) break;
+    if (s->family == AF_INET6) setsockopt(tx.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (!o.udpCsum && s->family == AF_INET) setsockopt(tx.get(), SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one));
+    if (setsockopt(tx.get(), SOL_SOCKET, SO_SNDBUFFORCE, &o.sndbuf, sizeof(o.sndbuf)) < 0)
+      setsockopt(tx.get(), SOL_SOCKET, SO_SNDBUF, &o.sndbuf, sizeof(o.sndbuf));
+    struct sockaddr_storage any = local;
+    if (s->family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&any)->sin6_port = 0;
+    else reinterpret_cast<sockaddr_in*>(&any)->sin_port = 0;
+    if (bind(tx.get(), reinterpret_cast<const sockaddr*>(&any), localLen) < 0) break;
+    s->txFd[s->txCount++] = tx.release();
+  }
   const int mtu = UnderlayMtu(local, &s->ifindex);
   s->local = local;
   const int overhead = (s->family == AF_INET6 ? 40 : 20) + 8 + kVxlanHlen + 14;
@@ -307,8 +321,11 @@ bool VxlanJoinGroup(Port* port, const struct sockaddr_storage& group, SysError* 
     rc = setsockopt(port->fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m));
     const unsigned ifx = static_cast<unsigned>(s.ifindex);
     const int off = 0;
-    if (rc == 0) setsockopt(port->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifx, sizeof(ifx));
-    if (rc == 0) setsockopt(port->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off));
+    for (uint32_t k = 0; rc == 0 && k <= s.txCount; k++) {  // every socket floods may leave through
+      const int fd = k < s.txCount ? s.txFd[k] : port->fd;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifx, sizeof(ifx));
+      setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off));
+    }
   } else {
     struct ip_mreqn m = {};
     m.imr_multiaddr = reinterpret_cast<const sockaddr_in*>(&group)->sin_addr;
@@ -316,14 +333,48 @@ bool VxlanJoinGroup(Port* port, const struct sockaddr_storage& group, SysError* 
     m.imr_ifindex = s.ifindex;
     rc = setsockopt(port->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
     const unsigned char off = 0;
-    if (rc == 0) setsockopt(port->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
-    if (rc == 0) setsockopt(port->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off));
+    for (uint32_t k = 0; rc == 0 && k <= s.txCount; k++) {  // every socket floods may leave through
+      const int fd = k < s.txCount ? s.txFd[k] : port->fd;
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off));
+    }
   }
   if (rc < 0) return Fail(e, errno, "setsockopt", "joining multicast group " + VxlanFormatAddress(VxlanRemote{group, 0}));
   return true;
 }
 
+int VxlanTxFd(const VxlanState& s, const uint8_t* f, uint32_t len, int fallback) {
+  if (s.txCount == 0 || len < 14) return fallback;
+  uint32_t h = 2166136261u;
+  auto mix = [&h](const uint8_t* p, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  };
+  uint32_t l3 = 14;
+  uint16_t type = Be16(f + 12);
+  if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+    type = Be16(f + 16);
+    l3 = 18;
+  }
+  if (type == 0x0800 && len >= l3 + 20) {
+    const uint8_t* ip = f + l3;
+    const uint32_t ihl = (ip[0] & 0xf) * 4u;
+    mix(ip + 12, 8);
+    mix(ip + 9, 1);
+    if ((ip[9] == 6 || ip[9] == 17) && (Be16(ip + 6) & 0x3fff) == 0 && len >= l3 + ihl + 4) mix(ip + ihl, 4);
+  } else if (type == 0x86dd && len >= l3 + 40) {
+    const uint8_t* ip = f + l3;
+    mix(ip + 8, 32);
+    mix(ip + 6, 1);
+    if ((ip[6] == 6 || ip[6] == 17) && len >= l3 + 44) mix(ip + 40, 4);
+  } else {
+    mix(f, 12);
+  }
+  h ^= h >> 16;
+  return s.txFd[h % s.txCount];
+}
+
 void VxlanFree(Port* port) {
+  for (uint32_t k = 0; k < port->vxlan->txCount; k++) close(port->vxlan->txFd[k]);
   delete port->vxlan;
   port->vxlan = nullptr;
 }

@@ -41,6 +41,11 @@ constexpr uint32_t kVxlanMaxRemotes = 4096;
 // is 64 on older kernels) and UDP payload bytes per send (an IP datagram's).
 constexpr uint32_t kVxlanGsoMaxSegs = 64;
 constexpr uint32_t kVxlanGsoMaxBytes = 65000;
+// Send sockets, each bound to the local address and a port of the kernel's
+// choosing: a frame leaves through the one its inner flow hashes to, so the
+// outer UDP source port varies by flow (entropy for ECMP, as the kernel's
+// vxlan gives) and stays the same within one (no reordering).
+constexpr uint32_t kVxlanTxSockets = 8;
 // Headroom words before the VXLAN header (mirrors VxlanMeta in src/core/abi.ts).
 constexpr uint32_t kVxlanMetaRemote = 16;  // frame offset - 16: int32 LE, remote id (rx: sender; tx: destination, -1 flood)
 constexpr uint32_t kVxlanMetaLength = 12;  // frame offset - 12: uint32 LE, UDP payload length (rx)
@@ -77,6 +82,8 @@ struct VxlanState {
   uint16_t dstPort = 4789;
   // GSO frames leave as UDP GSO (one send per 64 segments) while the kernel takes it; needs UDP checksums.
   bool udpGso = true;
+  int txFd[kVxlanTxSockets] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  uint32_t txCount = 0;
   uint8_t header[kVxlanHlen] = {0};   // flags 0x08 and the port's VNI
   std::unique_ptr<uint8_t[]> vidHeaders;  // per VID: 8-byte header, VNI 0 with flags 0 = not mapped; null: no map
   std::unique_ptr<VxlanRemote[]> remotes;
@@ -108,6 +115,10 @@ void VxlanSetFlood(VxlanState& s, uint32_t id, bool flood);
 std::string VxlanFormatAddress(const VxlanRemote& r);
 // Installs (or, with null, removes) the VID → VNI map (4096 entries, 0 = not carried).
 void VxlanSetVniMap(VxlanState& s, const uint32_t* map);
+
+// The send socket for an inner frame: by a hash of its flow (MACs, IP
+// addresses, TCP/UDP ports); `fallback` (the receive socket) when there are none.
+int VxlanTxFd(const VxlanState& s, const uint8_t* frame, uint32_t len, int fallback);
 
 // The header for a frame of tag word `tag`; null when its VID is not mapped.
 inline const uint8_t* VxlanHeaderFor(const VxlanState& s, uint32_t tag) {

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bridge } from "../../src/bridge.js";
 import { TapPort } from "../../src/io/native-port.js";
+import { MemoryPort } from "../../src/ports/memory-port.js";
 import { VxlanPort } from "../../src/ports/vxlan-port.js";
 import { Lab } from "../../src/testing/lab.js";
 
@@ -168,3 +169,42 @@ describe("a VXLAN port flooding to a multicast group, and the kernel's vxlan in 
     bridge.close();
   });
 });
+
+describe("outer UDP source ports", () => {
+  it("differ between inner flows and stay the same within one (entropy for ECMP)", async () => {
+    const ha = await lab.netns("hea");
+    const hb = await lab.netns("heb");
+    const [ua, ub] = [lab.ifname("ea"), lab.ifname("eb")];
+    await lab.veth({ ns: ha, name: ua, address: "10.83.0.1/24" }, { ns: hb, name: ub, address: "10.83.0.2/24" });
+    const bridge = new Bridge({ name: "vxe" });
+    bridges.push(bridge);
+    bridge.addPort(new VxlanPort({ name: "vxe", vni: 42, local: "10.83.0.1", remotes: ["10.83.0.2"], netns: ha }));
+    const guest = bridge.addPort(new MemoryPort("g"));
+    const capture = lab.spawn(hb, ["tcpdump", "-i", ub, "-n", "-l", "-c", "48", "udp", "dst", "port", "4789"]);
+    let dump = "";
+    capture.stdout!.on("data", (d: Buffer) => (dump += d.toString()));
+    const done = new Promise((r) => capture.once("exit", r));
+    await new Promise((r) => setTimeout(r, 1000));
+    // 16 UDP flows (inner source ports 1000..1015), each sent three times.
+    for (let round = 0; round < 3; round++) {
+      for (let f = 0; f < 16; f++) guest.send(udpFrame(1000 + f));
+    }
+    await Promise.race([done, new Promise((r) => setTimeout(r, 15_000))]);
+    capture.kill();
+    const sports = dump.split("\n").map((l) => /10\.83\.0\.1\.(\d+) > 10\.83\.0\.2\.4789/.exec(l)?.[1]).filter((p): p is string => p !== undefined);
+    expect(sports).toHaveLength(48);
+    const byFlow = Array.from({ length: 16 }, (_, f) => new Set([sports[f], sports[16 + f], sports[32 + f]]));
+    for (const s of byFlow) expect(s.size).toBe(1); // one flow, one source port
+    expect(new Set(sports).size).toBeGreaterThan(1); // flows spread over ports
+    bridge.close();
+  });
+});
+
+/** An IPv4/UDP frame from 10.0.0.1:sport to 10.0.0.2:9, broadcast (so it floods to the remote). */
+function udpFrame(sport: number): Uint8Array {
+  const f = new Uint8Array(60);
+  f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+  f.set([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+  f.set([sport >> 8, sport & 0xff, 0, 9, 0, 8, 0, 0], 34);
+  return f;
+}
