@@ -21,7 +21,10 @@
  *   tapbridge_bond_member_{rx,tx}_{packets,bytes}_total, tapbridge_bond_member_tx_{dropped,errors}_total,
  *   tapbridge_bond_member_drops_total{reason}, tapbridge_bond_member_enabled, tapbridge_bond_member_link_up,
  *   tapbridge_bond_member_load_bytes, tapbridge_bond_active_member, tapbridge_bond_up,
- *   tapbridge_bond_failovers_total, tapbridge_bond_lacp_negotiated.
+ *   tapbridge_bond_failovers_total, tapbridge_bond_lacp_negotiated;
+ * networks (networks/metrics.ts), with a `network` label:
+ *   tapbridge_network_active, tapbridge_network_dnsmasq_up, tapbridge_network_dhcp_leases,
+ *   tapbridge_network_dhcp_pool_size.
  */
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
@@ -32,11 +35,13 @@ import type { Logger } from "../log.js";
 import type { FdbStats, PortStats } from "../bridge.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
 import { registerBondMetrics } from "./bond-metrics.js";
+import type { NetworkManager } from "./networks/manager.js";
+import { registerNetworkMetrics } from "./networks/metrics.js";
 
 export type Sample = [labels: Record<string, string>, value: number];
 export type MetricMaker = (name: string, help: string, labelNames: string[], read: () => Sample[]) => unknown;
 
-export function createMetricsRegistry(daemon: Daemon): Registry {
+export function createMetricsRegistry(daemon: Daemon, networks?: NetworkManager): Registry {
   const registry = new Registry();
   const counter = (name: string, help: string, labelNames: string[], read: () => Sample[]) =>
     new Counter({
@@ -160,6 +165,7 @@ export function createMetricsRegistry(daemon: Daemon): Registry {
   gauge("tapbridge_bridge_ports", "Ports of the bridge.", ["bridge"], perBridge((b) => b.ports.size));
   counter("tapbridge_internal_errors_total", "Exceptions caught in the data path (a bug if ever non-zero).", ["bridge"], perBridge((b) => b.bridge.internalErrors));
   registerBondMetrics(daemon, counter, gauge);
+  if (networks) registerNetworkMetrics(networks, gauge);
   return registry;
 }
 

@@ -125,7 +125,7 @@ export class Service {
       if (config.metricsListen) {
         // prom-client is loaded only when metrics are on: a restart should not wait for what it does not use.
         const { createMetricsRegistry, serveMetrics } = await import("./metrics.js");
-        this.metrics = await serveMetrics(config.metricsListen, createMetricsRegistry(this.daemon), this.log);
+        this.metrics = await serveMetrics(config.metricsListen, createMetricsRegistry(this.daemon, networks), this.log);
       }
     } catch (error) {
       await this.stop();

@@ -25,7 +25,8 @@ import type { Logger } from "../../log.js";
 import { DEFAULT_PARAMS, portEntryFromOptions } from "../config.js";
 import type { Daemon } from "../daemon.js";
 import { checkNetworks, hasHostPort, type NetworkConfig } from "./config.js";
-import { readLeases, type Lease } from "./dnsmasq.js";
+import { isOurDnsmasq, readLeases, type Lease } from "./dnsmasq.js";
+import { parseIp } from "./ip.js";
 import { HostNs } from "./host-ns.js";
 import { NetworkRun, networkDir } from "./network.js";
 import { emptyState, StateFile, type Action, type StateData } from "./state.js";
@@ -210,6 +211,26 @@ export class NetworkManager {
       changes: run ? run.actions.map(describeAction) : [],
       ...(run && !sameNetwork(run.config, this.defined.get(name) ?? run.config) ? { pending: "the definition changed: it applies at the next start" } : {}),
     };
+  }
+
+  /** Running networks that run dnsmasq, and whether it is still alive. */
+  dnsmasqHealth(): [network: string, up: boolean][] {
+    const out: [string, boolean][] = [];
+    for (const [name, run] of this.runs) {
+      const d = run.actions.find((a): a is Extract<Action, { kind: "dnsmasq" }> => a.kind === "dnsmasq");
+      if (d) out.push([name, isOurDnsmasq(d.pid, d.conf)]);
+    }
+    return out;
+  }
+
+  /** Running networks that serve DHCP, with the size of their range. */
+  dhcpNetworks(): { name: string; size: number }[] {
+    const out: { name: string; size: number }[] = [];
+    for (const [name, run] of this.runs) {
+      const d = run.config.dhcp;
+      if (d) out.push({ name, size: Number(parseIp(d.end).address - parseIp(d.start).address) + 1 });
+    }
+    return out;
   }
 
   leases(name: string): Lease[] {

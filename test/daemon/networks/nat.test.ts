@@ -32,7 +32,9 @@ let daemon: DaemonProcess;
 let before: HostSnapshot;
 const uplink = lab.ifname("u");
 
-const config = () => `networks:
+const config = () => `metrics:
+  listen: "127.0.0.1:9469"
+networks:
   default:
     mode: nat
     bridge: virbr0
@@ -92,6 +94,13 @@ describe("nat network (libvirt default)", () => {
 
     const leases = await daemon.cli(["net-dhcp-leases", "default", "-j"]);
     expect((JSON.parse(leases.stdout) as { ip: string }[]).map((l) => l.ip).sort()).toEqual([lease1.ip, lease2.ip].sort());
+    const scrape = await lab.exec(host, [process.execPath, "-e", "fetch('http://127.0.0.1:9469/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+    for (const line of [
+      'tapbridge_network_active{network="default",mode="nat",bridge="virbr0"} 1',
+      'tapbridge_network_dnsmasq_up{network="default"} 1',
+      'tapbridge_network_dhcp_leases{network="default"} 2',
+      'tapbridge_network_dhcp_pool_size{network="default"} 253',
+    ]) expect(scrape.stdout).toContain(line);
     const info = await daemon.cli(["net-info", "default"]);
     expect(info.stdout).toMatch(/^Mode:\s+nat$/m);
     expect(info.stdout).toMatch(/^Changed:\s+nftables table inet tapbridge-default$/m);
