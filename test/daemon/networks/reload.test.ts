@@ -79,4 +79,20 @@ describe("networks follow the config file on reload", () => {
     expect((await daemon.cli(["show"])).stdout).not.toContain("natbr0");
     expect(await snapshot(host, [daemon.child.pid!])).toEqual(before);
   }, 60_000);
+
+  it("two networks share ip_forward: it stays on until the last of them stops, then is what it was", async () => {
+    const file = `${daemon.configFile!}.nets.yaml`;
+    writeFileSync(file, `networks:\n${nat(86).replace(/natnet/g, "n86").replace(/natbr0/g, "br86")}${nat(87).replace(/natnet/g, "n87").replace(/natbr0/g, "br87")}`);
+    expect((await daemon.cli(["net-define", file])).code).toBe(0);
+    const forward = async () => (await lab.exec(host, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout.trim();
+    for (const n of ["n86", "n87"]) expect((await daemon.cli(["net-start", n])).code).toBe(0);
+    expect(await forward()).toBe("1");
+    expect((await daemon.cli(["net-destroy", "n86"])).code).toBe(0);
+    expect(await forward()).toBe("1");
+    expect((await lab.exec(host, ["nft", "list", "tables"])).stdout).not.toContain("tapbridge-n86");
+    expect((await daemon.cli(["net-destroy", "n87"])).code).toBe(0);
+    expect(await forward()).toBe("0");
+    for (const n of ["n86", "n87"]) expect((await daemon.cli(["net-undefine", n])).code).toBe(0);
+    expect(await snapshot(host, [daemon.child.pid!])).toEqual(before);
+  }, 60_000);
 });
