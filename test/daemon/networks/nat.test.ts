@@ -94,6 +94,10 @@ describe("nat network (libvirt default)", () => {
 
     const leases = await daemon.cli(["net-dhcp-leases", "default", "-j"]);
     expect((JSON.parse(leases.stdout) as { ip: string }[]).map((l) => l.ip).sort()).toEqual([lease1.ip, lease2.ip].sort());
+    // dnsmasq listens on the host port only: DNS on its address, DHCP bound to the device.
+    const sockets = (await lab.exec(host, ["ss", "-Hlntup"])).stdout.split("\n").filter((l) => l.includes("dnsmasq"));
+    expect(sockets.length).toBeGreaterThanOrEqual(3);
+    for (const l of sockets) expect(l, l).toMatch(/192\.168\.122\.1:53 |%virbr0:67 /);
     const scrape = await lab.exec(host, [process.execPath, "-e", "fetch('http://127.0.0.1:9469/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
     for (const line of [
       'tapbridge_network_active{network="default",mode="nat",bridge="virbr0"} 1',
