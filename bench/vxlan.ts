@@ -130,14 +130,21 @@ async function main(): Promise<void> {
     (results[who]![test] ??= []).push(s.value);
     process.stdout.write(`  ${who.padEnd(9)} ${test.padEnd(12)} ${Number.isFinite(s.value) ? s.value.toFixed(test === "pps64" ? 0 : 3) : "n/a"}${s.note ? ` (${s.note})` : ""}\n`);
   };
+  const started: Contender[] = [];
   const stop = async () => {
     killGenerators();
+    // A failed run must not leave a tapbridge child keeping this process (and the bench lock) alive.
+    for (const c of started.splice(0)) await c.stop().catch(() => undefined);
     await lab.destroy();
     rmSync(tmp, { recursive: true, force: true });
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
   try {
-    const rigs = { kernel: await rig(lab, "kernel"), tapbridge: await rig(lab, "tapbridge") };
+    const kernel = await rig(lab, "kernel");
+    started.push(kernel);
+    const tapbridge = await rig(lab, "tapbridge");
+    started.push(tapbridge);
+    const rigs = { kernel, tapbridge };
     for (let r = 0; r < o.runs; r++) {
       process.stdout.write(`run ${r + 1}/${o.runs} (load ${load()})\n`);
       for (const who of r % 2 === 0 ? (["kernel", "tapbridge"] as const) : (["tapbridge", "kernel"] as const)) {
@@ -156,7 +163,6 @@ async function main(): Promise<void> {
       const digits = test === "pps64" ? 0 : 3;
       process.stdout.write(`${test.padEnd(12)} ${k.toFixed(digits).padStart(12)} ${t.toFixed(digits).padStart(12)} ${(t / k).toFixed(2).padStart(7)}\n`);
     }
-    for (const c of Object.values(rigs)) await c.stop();
   } finally {
     await stop();
   }
