@@ -62,6 +62,17 @@ describe("FDB entries keep their remote VTEP", () => {
     expect(fdb.entries(1002)[0]!.remote).toBe(-1);
   });
 
+  it("ages an entry learned behind a VTEP like any learned entry; a static one stays", () => {
+    const fdb = new Fdb({ ageingMs: 1000 });
+    fdb.learn(0, hi, lo, 3, 0, 7);
+    const [shi, slo] = parseMac("02:00:00:00:00:02");
+    fdb.addStatic(0, shi, slo, 3, false, 8);
+    expect(fdb.lookup(0, hi, lo, 999)).toBe(3);
+    expect(fdb.lookup(0, hi, lo, 1000)).toBe(-1); // aged: unknown again, so flooded to every flood remote
+    expect(fdb.expire(1000)).toBe(1);
+    expect(fdb.entries(1000)).toEqual([{ vid: 0, hi: shi, lo: slo, port: 3, ageMs: 0, static: true, sticky: false, remote: 8 }]);
+  });
+
   it("keeps a static entry's remote when the MAC is heard from another VTEP", () => {
     const fdb = new Fdb();
     fdb.addStatic(0, hi, lo, 2, false, 4);
