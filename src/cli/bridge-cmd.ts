@@ -4,9 +4,9 @@
  * its layouts; `-j` prints the keys `bridge -j` prints, `-d` the details.
  */
 import { TapbridgeError } from "../errors.js";
-import type { FdbRow, LinkRow, VlanStatsRow } from "../daemon/views.js";
+import type { FdbRow, LinkRow, VlanStatsRow, VlanTunnelRow } from "../daemon/views.js";
 import { parseArgs, UsageError, type FlagSpec } from "./args.js";
-import { formatFdb, formatLink, formatVlan, formatVlanStats, linkJson, type VlanRow } from "./bridge-layout.js";
+import { formatFdb, formatLink, formatVlan, formatVlanStats, formatVlanTunnels, linkJson, type VlanRow } from "./bridge-layout.js";
 import { call, CLIENT_FLAGS, socketPath } from "./client.js";
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -28,6 +28,7 @@ const USAGE: Record<string, string> = {
                  [hairpin on|off] [isolated on|off] [state 0-4|NAME] [cost N] [priority N]
 `,
   vlan: `Usage: tapbridge vlan show [dev PORT] [vid VID] [-s] [-j]
+       tapbridge vlan tunnelshow [dev PORT] [-j]
        tapbridge vlan add dev PORT vid VID[-VID] [pvid] [untagged]
        tapbridge vlan del dev PORT vid VID[-VID]
 `,
@@ -147,6 +148,12 @@ export async function bridgeCommand(object: string, argv: string[]): Promise<num
         const rows = await call<VlanRow[]>(socket, "vlan.show", params);
         print(flags.json ? JSON.stringify(rows) + "\n" : formatVlan(rows));
       }
+      return 0;
+    }
+    case "vlan tunnelshow": {
+      const k = keywords(rest, ["dev"], [], verb);
+      const rows = await call<VlanTunnelRow[]>(socket, "vlan.tunnelshow", k.dev ? { dev: k.dev } : {});
+      print(flags.json ? JSON.stringify(rows) + "\n" : formatVlanTunnels(rows));
       return 0;
     }
     case "vlan add":

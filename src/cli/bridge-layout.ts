@@ -2,7 +2,7 @@
  * iproute2 `bridge` output: `fdb show`, `link show [-d]`, `vlan show`, in
  * its text layout (trailing spaces included) and, with -j, its JSON keys.
  */
-import type { FdbRow, LinkRow, VlanStatsRow } from "../daemon/views.js";
+import type { FdbRow, LinkRow, VlanStatsRow, VlanTunnelRow } from "../daemon/views.js";
 
 export function formatFdb(rows: FdbRow[]): string {
   let out = "";
@@ -67,6 +67,18 @@ export function formatVlan(rows: VlanRow[]): string {
     r.vlans.forEach((v, i) => {
       const flags = (v.flags ?? []).map((f) => (f === "PVID" ? " PVID" : f === "Egress Untagged" ? " Egress Untagged" : ` ${f}`)).join("");
       out += `${i === 0 ? r.ifname.padEnd(17) : " ".repeat(17)} ${v.vlan}${flags}\n`;
+    });
+    out += "\n";
+  }
+  return out;
+}
+
+/** `bridge vlan tunnelshow`: the port (16 wide), the VID (9 wide), the tunnel id; a blank line after each port. */
+export function formatVlanTunnels(rows: VlanTunnelRow[]): string {
+  let out = "port              vlan-id    tunnel-id\n";
+  for (const r of rows) {
+    r.tunnels.forEach((t, i) => {
+      out += `${(i === 0 ? r.ifname : "").padEnd(16)}  ${String(t.vlan).padEnd(9)}  ${t.tunid}\n`;
     });
     out += "\n";
   }

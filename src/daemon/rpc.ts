@@ -23,7 +23,7 @@ import { networkToYaml } from "./config-save.js";
 import { isMacPolicy, type HostPortConfig } from "./host-port.js";
 import type { Daemon, ManagedBridge } from "./daemon.js";
 import type { NetworkManager } from "./networks/manager.js";
-import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows, vlanStatsRows } from "./views.js";
+import { fdbRows, linkRows, showBridge, showMacs, showStp, vlanRows, vlanStatsRows, vlanTunnelRows } from "./views.js";
 
 export interface RpcContext {
   daemon: Daemon;
@@ -276,6 +276,11 @@ export const METHODS: Record<string, Method<z.ZodType>> = {
         p.vid === undefined ? rows : rows.map((r) => ({ ...r, vlans: r.vlans.filter((v) => ("vid" in v ? v.vid : v.vlan) === p.vid) })).filter((r) => r.vlans.length > 0);
       return p.stats ? only(bridges.flatMap((b) => vlanStatsRows(b, p.dev))) : only(bridges.flatMap((b) => vlanRows(b, p.dev)));
     },
+  }),
+  "vlan.tunnelshow": method({
+    params: z.strictObject({ dev: name.optional() }),
+    help: "VXLAN ports' VLAN → VNI maps (bridge vlan tunnelshow)",
+    run: (ctx, p) => (p.dev ? [ownerOfDev(ctx, p.dev)] : [...ctx.daemon.bridges.values()]).flatMap((b) => vlanTunnelRows(b, p.dev)),
   }),
   "vlan.add": method({
     params: z.strictObject({ dev: name, vid: vid, vidEnd: vid.optional(), pvid: z.boolean().optional(), untagged: z.boolean().optional() }),

@@ -16,6 +16,7 @@
  * entry — "is local? yes" in `showmacs`, `permanent` in `fdb show`.
  */
 import type { FdbRecord } from "../fdb-dump.js";
+import { VxlanPort } from "../ports/vxlan-port.js";
 import { stpToLinuxPriority } from "./daemon.js";
 import { exec } from "./exec.js";
 import type { ManagedBridge, ManagedPort } from "./daemon.js";
@@ -299,6 +300,19 @@ export function vlanRows(managed: ManagedBridge, dev?: string): { ifname: string
       return flags.length ? { vlan: e.vid, flags } : { vlan: e.vid };
     }),
   }));
+}
+
+/** A port's VLAN ↔ tunnel (VNI) map, as `bridge -j vlan tunnelshow` lists it. */
+export interface VlanTunnelRow {
+  ifname: string;
+  tunnels: { vlan: number; tunid: number }[];
+}
+
+/** `bridge vlan tunnelshow`: the vni-map of each VXLAN port that has one. */
+export function vlanTunnelRows(managed: ManagedBridge, dev?: string): VlanTunnelRow[] {
+  return managed.bridge.ports
+    .filter((p): p is VxlanPort => p instanceof VxlanPort && p.vniMap.size > 0 && (dev === undefined || p.label === dev))
+    .map((p) => ({ ifname: p.label, tunnels: [...p.vniMap].sort((a, b) => a[0] - b[0]).map(([vlan, tunid]) => ({ vlan, tunid })) }));
 }
 
 /** `bridge -s -j vlan show` rows: as vlanRows, keyed "vid", with each (port, VID)'s packet and byte counters. */

@@ -44,6 +44,18 @@ describe("VXLAN ports in the daemon", () => {
     expect(metrics.stdout).toMatch(/tapbridge_vxlan_remote_tx_packets_total\{bridge="br0",port="vx0",remote="10.89.0.2"\} \d+/);
   });
 
+  it("shows a VXLAN port's VLAN → VNI map as bridge vlan tunnelshow does", async () => {
+    const config = ["bridges:", "  br2:", "    ports:", "      - vxlan: vxm", "        local: 10.89.0.1", "        port: 4790", "        vni-map: \"59:10059,89:10089\"", ""].join("\n");
+    const d = await DaemonProcess.start({ dir: tempDir("t"), netns: ns, config });
+    try {
+      expect((await d.cli(["vlan", "tunnelshow"])).stdout).toBe("port              vlan-id    tunnel-id\nvxm               59         10059\n                  89         10089\n\n");
+      expect(JSON.parse((await d.cli(["vlan", "tunnelshow", "-j"])).stdout)).toEqual([{ ifname: "vxm", tunnels: [{ vlan: 59, tunid: 10059 }, { vlan: 89, tunid: 10089 }] }]);
+      expect((await d.cli(["vlan", "show"])).stdout).toContain("vxm               59 Egress Untagged\n                  89 Egress Untagged\n");
+    } finally {
+      await d.stop();
+    }
+  });
+
   it("refuses a config file whose VXLAN keys are wrong, with a sentence", async () => {
     const bad = ["bridges:", "  br1:", "    ports:", "      - vxlan: vx1", "        vni: 42", "        local: 10.89.0.300", ""].join("\n");
     await expect(DaemonProcess.start({ dir: tempDir("w"), netns: ns, config: bad })).rejects.toThrow(/local.*10\.89\.0\.300.*is not an IPv4 or IPv6 address/s);
