@@ -9,6 +9,8 @@
             "native/dataplane.cc",
             "native/tap.cc",
             "native/packet.cc",
+            "native/packet-mmsg.cc",
+            "native/packet-v2.cc",
             "native/netns.cc",
             "native/gso.cc",
             "native/vlan.cc",

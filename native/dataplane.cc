@@ -396,6 +396,12 @@ Napi::Value Dataplane::OpenPacket(const Napi::CallbackInfo& info) {
       !ReadInt(env, o, "rcvbuf", "openPacket", 1, 0x7fffffff, false, &rcv) ||
       !ReadInt(env, o, "sndbuf", "openPacket", 1, 0x7fffffff, false, &snd))
     return env.Undefined();
+  std::string rxMode;
+  if (!ReadString(env, o, "rxMode", "openPacket", false, &rxMode)) return env.Undefined();
+  if (!rxMode.empty() && !ParsePacketRxMode(rxMode, &p.rxMode)) {
+    ThrowRange(env, "openPacket: option rxMode must be \"v2\", \"v3\" or \"mmsg\" (got \"" + rxMode + "\")");
+    return env.Undefined();
+  }
   if (blockSize & (blockSize - 1)) {
     ThrowRange(env, "openPacket: option ringBlockSize must be a power of two");
     return env.Undefined();

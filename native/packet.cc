@@ -1,7 +1,10 @@
-// AF_PACKET ports. Open order matters: PACKET_VERSION and PACKET_VNET_HDR
-// before PACKET_RX_RING; the socket is created with protocol 0 and only
-// starts receiving at bind(ETH_P_ALL, ifindex), so nothing from other
-// interfaces is queued meanwhile. Receive walks TPACKET_V3 blocks owned by
+// AF_PACKET ports. Three receive modes (PacketRxMode): a TPACKET_V2 ring
+// (packet-v2.cc: why it is the default, and the measurements), recvmmsg
+// (packet-mmsg.cc), and the TPACKET_V3 ring walked below.
+// Open order matters: PACKET_VERSION and PACKET_VNET_HDR before
+// PACKET_RX_RING; the socket is created with protocol 0 and only starts
+// receiving at bind(ETH_P_ALL, ifindex), so nothing from other interfaces is
+// queued meanwhile. Receive walks TPACKET_V3 blocks owned by
 // user space (TP_STATUS_USER), copies each frame into its slot, re-inserts
 // the VLAN tag the kernel stripped, and hands a block back once all its
 // packets are consumed; the cursor survives a batch that fills mid-block.
@@ -18,6 +21,8 @@
 #include <cstring>
 
 #include "netns.h"
+#include "packet-mmsg.h"
+#include "packet-v2.h"
 #include "port-policy.h"
 #include "rtnl.h"
 
@@ -58,9 +63,13 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   FdGuard sock(OpenIoctlSocket(e));
   if (sock.get() < 0) return false;
 
-  int v = TPACKET_V3;
-  if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
-    return Fail(e, errno, "setsockopt", "PACKET_VERSION " + o.ifname);
+  const bool ring = o.rxMode != PacketRxMode::kMmsg;
+  const bool v2 = o.rxMode == PacketRxMode::kV2;
+  if (ring) {
+    int v = v2 ? TPACKET_V2 : TPACKET_V3;
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+      return Fail(e, errno, "setsockopt", "PACKET_VERSION " + o.ifname);
+  }
   // Always: receive then carries the kernel's own description of each frame
   // (csum_start, gso_type, gso_size), so nothing about offloads is guessed.
   int one = 1;
@@ -72,30 +81,41 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
     return Fail(e, errno, "setsockopt", "SO_RCVBUF " + o.ifname);
   if (!SetBufForce(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf))
     return Fail(e, errno, "setsockopt", "SO_SNDBUF " + o.ifname);
+  int optErr = 0;
+  if (!ring && !MmsgPrepare(fd.get(), &optErr)) return Fail(e, optErr, "setsockopt", "PACKET_AUXDATA " + o.ifname);
+  if (v2 && !V2Prepare(fd.get(), &optErr)) return Fail(e, optErr, "setsockopt", "PACKET_COPY_THRESH " + o.ifname);
 
-  struct tpacket_req3 req;
-  memset(&req, 0, sizeof(req));
-  req.tp_block_size = o.blockSize;
-  req.tp_block_nr = o.blockCount;
-  req.tp_frame_size = 2048;
-  req.tp_frame_nr = static_cast<unsigned>((static_cast<uint64_t>(o.blockSize) * o.blockCount) / 2048);
-  req.tp_retire_blk_tov = o.retireTimeoutMs;
-  req.tp_sizeof_priv = 0;
-  req.tp_feature_req_word = 0;
-  if (setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
-    return Fail(e, errno, "setsockopt", "PACKET_RX_RING " + o.ifname);
-  size_t mapLen = static_cast<size_t>(o.blockSize) * o.blockCount;
-  void* map = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
-  if (map == MAP_FAILED) return Fail(e, errno, "mmap", "mmap rx ring of " + o.ifname);
+  size_t mapLen = 0;
+  void* map = nullptr;
+  if (ring) {
+    struct tpacket_req3 req;
+    memset(&req, 0, sizeof(req));
+    req.tp_block_size = o.blockSize;
+    req.tp_block_nr = o.blockCount;
+    req.tp_frame_size = kV2FrameSize;
+    req.tp_frame_nr = static_cast<unsigned>((static_cast<uint64_t>(o.blockSize) * o.blockCount) / kV2FrameSize);
+    // V2 takes a struct tpacket_req: the first four fields of this one.
+    req.tp_retire_blk_tov = v2 ? 0 : o.retireTimeoutMs;
+    req.tp_sizeof_priv = 0;
+    req.tp_feature_req_word = 0;
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, v2 ? sizeof(struct tpacket_req) : sizeof(req)) < 0)
+      return Fail(e, errno, "setsockopt", "PACKET_RX_RING " + o.ifname);
+    mapLen = static_cast<size_t>(o.blockSize) * o.blockCount;
+    map = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+    if (map == MAP_FAILED) return Fail(e, errno, "mmap", "mmap rx ring of " + o.ifname);
+  }
 
   // The device goes up only now, right before bind (binding to a down device
   // would leave ENETDOWN pending on the socket); from here on a failure sets
   // it down again and closing the socket drops the promiscuous membership,
   // so a failed attach leaves the interface as it found it.
   const bool wasUp = (link.flags & IFF_UP) != 0;
-  if (!wasUp && !SetUp(sock.get(), o.ifname, e)) return munmap(map, mapLen), false;
+  if (!wasUp && !SetUp(sock.get(), o.ifname, e)) {
+    if (map) munmap(map, mapLen);
+    return false;
+  }
   auto unmap = [&]() {
-    munmap(map, mapLen);
+    if (map) munmap(map, mapLen);
     if (!wasUp) SetDownQuietly(o.ifname);
   };
   struct sockaddr_ll sll;
@@ -126,17 +146,27 @@ bool PacketOpen(const PacketOptions& o, Port* port, OpenedInfo* info, SysError* 
   port->mtu = info->mtu;
   port->ring.map = static_cast<uint8_t*>(map);
   port->ring.mapLen = mapLen;
-  port->ring.blockSize = o.blockSize;
-  port->ring.blockCount = o.blockCount;
+  port->ring.v2 = v2;
+  port->ring.blockSize = !ring ? 0 : v2 ? kV2FrameSize : o.blockSize;
+  port->ring.blockCount = !ring ? 0 : v2 ? static_cast<uint32_t>(mapLen / kV2FrameSize) : o.blockCount;
   port->ring.block = 0;
   port->ring.inBlock = false;
   port->fd = fd.release();
   return true;
 }
 
+bool ParsePacketRxMode(const std::string& name, PacketRxMode* mode) {
+  if (name == "v2") *mode = PacketRxMode::kV2;
+  else if (name == "v3") *mode = PacketRxMode::kV3;
+  else if (name == "mmsg") *mode = PacketRxMode::kMmsg;
+  else return false;
+  return true;
+}
+
 void PacketUnmap(Port* port) {
   if (port->ring.map) munmap(port->ring.map, port->ring.mapLen);
   port->ring.map = nullptr;
+  MmsgFree(port);
 }
 
 void PacketReadDrops(Port* port, double* stats) {
@@ -147,6 +177,8 @@ void PacketReadDrops(Port* port, double* stats) {
 }
 
 uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
+  if (!port->ring.map) return MmsgReceive(port, b, more);
+  if (port->ring.v2) return V2Receive(port, b, more);
   Ring& r = port->ring;
   const uint32_t cap = b.slotSize - kVnetArea - kHeadroom;
   uint32_t n = 0;

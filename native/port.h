@@ -69,8 +69,11 @@ enum class PortKind { kTap, kPacket, kVxlan };
 
 struct VxlanState;  // vxlan.h
 
-// Cursor into a TPACKET_V3 rx ring.
+// Cursor into a TPACKET_V3 rx ring (or, v2: a TPACKET_V2 ring, where
+// `block` is the next frame, `blockCount` the frames and `blockSize` the
+// frame size).
 struct Ring {
+  bool v2 = false;
   uint8_t* map = nullptr;
   size_t mapLen = 0;
   uint32_t blockSize = 0;
@@ -82,6 +85,7 @@ struct Ring {
 };
 
 class Dataplane;
+struct MmsgRx;  // packet-mmsg.cc
 
 struct Port {
   uv_poll_t poll = {};  // poll.data = this; freed in the uv_close callback
@@ -99,7 +103,8 @@ struct Port {
   std::string ifname;
   int ifindex = 0;
   uint32_t mtu = 0;
-  Ring ring;
+  Ring ring;               // AF_PACKET, rxMode v2 / v3
+  MmsgRx* mmsg = nullptr;  // AF_PACKET, rxMode mmsg: receive scratch (packet-mmsg.cc)
   VxlanState* vxlan = nullptr;  // kVxlan: the remote table and scratch (vxlan.h)
 };
 

@@ -76,7 +76,17 @@ export interface PacketOpenOptions {
    * first. Receive always takes the kernel's header (PACKET_VNET_HDR).
    */
   vnetHdr?: boolean;
-  /** TPACKET_V3 block size in bytes (power of two, >= 128 KiB; default 1 MiB). */
+  /**
+   * How frames are received (default "v2"): "v2" — a TPACKET_V2 ring, the
+   * kernel copies each frame in and wakes the port at once, frames larger
+   * than a 2 KiB ring slot (GSO, jumbo) come whole from the socket queue;
+   * "mmsg" — recvmmsg straight into the slots, no ring; "v3" — a
+   * TPACKET_V3 ring, woken per retired block (when full, or after
+   * retireTimeoutMs: ~1 ms added to an idle port's latency). All three
+   * batch under load. Measurements: native/packet-v2.cc, bench/README.md.
+   */
+  rxMode?: "v2" | "v3" | "mmsg";
+  /** Ring block size in bytes (power of two, >= 128 KiB; default 1 MiB); v2 and v3. */
   ringBlockSize?: number;
   /** Number of ring blocks (default 8). */
   ringBlockCount?: number;

@@ -127,7 +127,28 @@ export interface PacketPortOptions {
    * always takes the kernel's headers.
    */
   vnetHdr?: boolean;
+  /**
+   * Receive mode (PacketOpenOptions.rxMode): "v2" (default), "v3" or
+   * "mmsg". The environment variable TAPBRIDGE_PACKET_RX sets the default
+   * for every port (to measure one against another: bench --only).
+   */
+  rxMode?: PacketRxMode;
 }
+
+export type PacketRxMode = "v2" | "v3" | "mmsg";
+const RX_MODES: readonly PacketRxMode[] = ["v2", "v3", "mmsg"];
+
+/** The receive mode a port gets when its options name none: TAPBRIDGE_PACKET_RX, else the addon's default. */
+function defaultRxMode(): PacketRxMode | undefined {
+  const env = process.env.TAPBRIDGE_PACKET_RX;
+  if (env === undefined || env === "") return undefined;
+  if (!(RX_MODES as readonly string[]).includes(env)) {
+    throw new TapbridgeError("EINVAL", `TAPBRIDGE_PACKET_RX is "${env}": use ${RX_MODES.join(" or ")}`);
+  }
+  return env as PacketRxMode;
+}
+
+const rxModeOption = (mode: PacketRxMode | undefined) => (mode ? { rxMode: mode } : {});
 
 /** An existing interface (uplink, veth, a VM's vnetN) attached through AF_PACKET. */
 export class PacketPort extends NativePort {
@@ -138,6 +159,9 @@ export class PacketPort extends NativePort {
     const o = typeof options === "string" ? { name: options } : options;
     const spec = parseIfnameAtNetns(o.name);
     super(checkIfname(spec.name), o.netns ?? spec.netns);
+    if (o.rxMode !== undefined && !RX_MODES.includes(o.rxMode)) {
+      throw new TapbridgeError("EINVAL", `receive mode "${String(o.rxMode)}" for ${o.name} is not one of ${RX_MODES.join(", ")}`);
+    }
     this.options = o;
   }
 
@@ -155,6 +179,7 @@ export class PacketPort extends NativePort {
           ...(path ? { netnsPath: path } : {}),
           promisc: this.options.promisc ?? true,
           vnetHdr: this.options.vnetHdr ?? true,
+          ...rxModeOption(this.options.rxMode ?? defaultRxMode()),
         }),
       );
     } catch (error) {

@@ -220,21 +220,22 @@ describe("native addon", () => {
     expect(linkExists(nsA, tapA)).toBe(false);
   });
 
-  it("forwards ping and TCP between two AF_PACKET ports (veths in a bridge namespace)", async () => {
+  it.each(["v2", "v3", "mmsg"] as const)("forwards ping and TCP between two AF_PACKET ports (veths in a bridge namespace), receive mode %s", async (rxMode) => {
     const br = addNs();
     const ns1 = addNs();
     const ns2 = addNs();
     const v1 = vethPair(br, ns1, "10.78.0.1/24");
     const v2 = vethPair(br, ns2, "10.78.0.2/24");
     const f = track(forwarder(native, { 0: 1, 1: 0 }));
-    const p0 = f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
-    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+    const p0 = f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br), rxMode });
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br), rxMode });
     expect(p0).toMatchObject({ ifname: v1.host, vnetHdr: true, mtu: 1500 });
     expect(p0.created).toBeUndefined();
 
-    const ping = await inNs(ns1, "ping", ["-c", "3", "-W", "2", "10.78.0.2"]);
+    const peer = "10.78.0.2";
+    const ping = await inNs(ns1, "ping", ["-c", "3", "-W", "2", peer]);
     expect(ping.code, ping.stdout + ping.stderr).toBe(0);
-    const { bytes } = await iperf(ns1, ns2, "10.78.0.2");
+    const { bytes } = await iperf(ns1, ns2, peer);
     expect(bytes).toBeGreaterThan(0);
     expect(f.maxLen[0]).toBeGreaterThan(1514);
     expect(stat(f.dp, 1, PortStat.txPackets)).toBeGreaterThan(0);
@@ -414,14 +415,16 @@ describe("native addon", () => {
     dp.close();
   });
 
-  it("reads ring drops when asked (refreshStats), not some wake-ups later", async () => {
+  it.each(["v2", "v3", "mmsg"] as const)("reads receive drops when asked (refreshStats), not some wake-ups later, receive mode %s", async (rxMode) => {
     const br = addNs();
     const ns2 = addNs();
     const v2 = vethPair(br, ns2, "10.88.0.2/24");
     const dp = new native.Dataplane({ batchSize: 64, slotSize: VNET_AREA + HEADROOM + 65550 }, () => {});
     dataplanes.push(dp);
-    // One small block, and the event loop kept busy while the peer floods: the ring must overflow.
-    dp.openPacket(0, { ifname: v2.host, netnsPath: nsPath(br), ringBlockSize: 128 << 10, ringBlockCount: 1 });
+    // One small ring (v2: 64 slots, v3: one block) or a tiny socket buffer
+    // (mmsg), and the event loop kept busy while the peer floods: the queue must overflow.
+    const small = rxMode === "mmsg" ? { rcvbuf: 4096 } : { ringBlockSize: 128 << 10, ringBlockCount: 1 };
+    dp.openPacket(0, { ifname: v2.host, netnsPath: nsPath(br), rxMode, ...small });
     sh("ip", ["netns", "exec", ns2, "/usr/bin/python3", "-c",
       `import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(("${v2.peer}", 0))\nf = b"\\xff" * 6 + b"\\x02" * 6 + b"\\x88\\xb5" + bytes(1000)\nfor _ in range(2000): s.send(f)`]);
     expect(stat(dp, 0, PortStat.rxDropped)).toBe(0);
@@ -449,7 +452,7 @@ describe("native addon", () => {
     dp.close();
   });
 
-  it("re-inserts the 802.1Q tag the kernel strips and forwards the frame tagged", async () => {
+  it.each(["v2", "v3", "mmsg"] as const)("re-inserts the 802.1Q tag the kernel strips and forwards the frame tagged, receive mode %s", async (rxMode) => {
     const br = addNs();
     const ns1 = addNs();
     const ns2 = addNs();
@@ -462,8 +465,8 @@ describe("native addon", () => {
       const mac = Array.from(frame.subarray(6, 12), (b) => b.toString(16).padStart(2, "0")).join(":");
       if (port === 0 && mac === src) seen.push({ tpid: (frame[12] << 8) | frame[13], vid: ((frame[14] << 8) | frame[15]) & 0xfff, type: (frame[16] << 8) | frame[17] });
     };
-    f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br) });
-    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br) });
+    f.dp.openPacket(0, { ifname: v1.host, netnsPath: nsPath(br), rxMode });
+    f.dp.openPacket(1, { ifname: v2.host, netnsPath: nsPath(br), rxMode });
 
     // A generous bound: tcpdump ends with the first frame, and scapy's import alone can take seconds on a loaded machine.
     const capture = inNs(ns2, "timeout", ["40", "tcpdump", "-i", v2.peer, "-e", "-nn", "-c", "1", "-l", "ether", "src", src], 45_000);
