@@ -5,6 +5,7 @@
  *   kernel  A:veth ─ [netns S: Linux bridge] ─ veth:B          (the baseline)
  *   tap     A:tap  ─ [tapbridge process] ─ tap:B               (TAPs created inside A and B)
  *   packet  A:veth ─ [netns S: veth ends ◄─AF_PACKET─ tapbridge] ─ veth:B
+ *   v2, v3, mmsg   as packet, with that receive mode (on request: --only)
  *   ovs     A:veth ─ [netns S: ovs-vswitchd, datapath_type=netdev] ─ veth:B
  *   vlan1   A:tap ─ [tapbridge, both TAPs access=59] ─ tap:B    (VLAN decisions; baseline: tap)
  *   pair    A:tap ─ [tapbridge 1] ═ veth (AF_PACKET) ═ [tapbridge 2] ─ tap:B   (untagged)
@@ -23,8 +24,12 @@ import type { Lab } from "../src/testing/lab.js";
 import { run } from "../src/testing/lab.js";
 import { TapbridgeProcess } from "./tapbridge-process.js";
 
+/** The contenders measured by default. */
 export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs", "vlan1", "pair", "vlan"] as const;
-export type ContenderKey = (typeof CONTENDER_KEYS)[number];
+/** Measured only when named in --only: `packet` with each AF_PACKET receive mode (PacketPortOptions.rxMode). */
+export const EXTRA_KEYS = ["v2", "v3", "mmsg"] as const;
+export const ALL_KEYS = [...CONTENDER_KEYS, ...EXTRA_KEYS] as const;
+export type ContenderKey = (typeof ALL_KEYS)[number];
 
 export const CONTENDER_LABELS: Record<ContenderKey, string> = {
   kernel: "kernel bridge (veth)",
@@ -34,6 +39,9 @@ export const CONTENDER_LABELS: Record<ContenderKey, string> = {
   vlan1: "tapbridge VLAN (TAP access→access, one VLAN)",
   pair: "tapbridge pair (TAP→veth→TAP, two instances, untagged)",
   vlan: "tapbridge VLAN (access→trunk→access, two instances)",
+  v2: "tapbridge (AF_PACKET on veth, TPACKET_V2 ring receive)",
+  v3: "tapbridge (AF_PACKET on veth, TPACKET_V3 ring receive)",
+  mmsg: "tapbridge (AF_PACKET on veth, recvmmsg receive)",
 };
 
 /**
@@ -164,10 +172,12 @@ async function tapbridgeTwoInstances(lab: Lab, key: "pair" | "vlan"): Promise<Co
   return finish(lab, { key, a, b, devA, devB, switchPid: one.pid, extraPids: [two.pid], tapbridge: one, stop });
 }
 
-export async function tapbridgePacket(lab: Lab): Promise<Contender> {
-  const h = await hostsWithVeths(lab, "p");
-  const tb = await TapbridgeProcess.start(["--name", "bench-packet", "--attach", `${h.swA}@${h.s}`, "--attach", `${h.swB}@${h.s}`]);
-  return finish(lab, { key: "packet", a: h.a, b: h.b, devA: h.devA, devB: h.devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+/** `mode`: an AF_PACKET receive mode (TAPBRIDGE_PACKET_RX), as contender `mode`; none: the default, as `packet`. */
+export async function tapbridgePacket(lab: Lab, mode?: "v2" | "v3" | "mmsg"): Promise<Contender> {
+  const h = await hostsWithVeths(lab, mode ? { v2: "g", v3: "h", mmsg: "m" }[mode] : "p");
+  const key = mode ?? "packet";
+  const tb = await TapbridgeProcess.start(["--name", `bench-${key}`, "--attach", `${h.swA}@${h.s}`, "--attach", `${h.swB}@${h.s}`], undefined, mode ? { TAPBRIDGE_PACKET_RX: mode } : undefined);
+  return finish(lab, { key, a: h.a, b: h.b, devA: h.devA, devB: h.devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
 }
 
 /** Why OVS cannot run here, or undefined when it can. */
@@ -235,7 +245,10 @@ export async function openVswitch(lab: Lab): Promise<Contender> {
 export const BUILDERS: Record<ContenderKey, (lab: Lab) => Promise<Contender>> = {
   kernel: kernelBridge,
   tap: (lab) => tapbridgeTaps(lab),
-  packet: tapbridgePacket,
+  packet: (lab) => tapbridgePacket(lab),
+  v2: (lab) => tapbridgePacket(lab, "v2"),
+  v3: (lab) => tapbridgePacket(lab, "v3"),
+  mmsg: (lab) => tapbridgePacket(lab, "mmsg"),
   ovs: openVswitch,
   vlan1: (lab) => tapbridgeTaps(lab, 0, "w", true),
   pair: (lab) => tapbridgeTwoInstances(lab, "pair"),

@@ -15,12 +15,13 @@
  * failure, and on Ctrl-C.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Lab } from "../src/testing/lab.js";
-import { BUILDERS, CONTENDER_KEYS, CONTENDER_LABELS, type Contender, type ContenderKey, ovsMissing, tapbridgeTaps } from "./contenders.js";
+import { ALL_KEYS, BUILDERS, CONTENDER_KEYS, CONTENDER_LABELS, type Contender, type ContenderKey, ovsMissing, tapbridgeTaps } from "./contenders.js";
+import { type Baseline, baselineFromRun, gate, GATE_EXIT_CODE, gateLines, type GateResult, markdown, readBaseline, writeBaseline } from "./gate.js";
 import { frames64, idle, killGenerators, ping, type Sample, tcp } from "./measure.js";
 import { heapDeltas } from "./micro/heap.js";
 import { runMicro, type MicroResult } from "./micro/index.js";
@@ -38,6 +39,14 @@ export interface Options {
   skipMicro: boolean;
   skipScaling: boolean;
   out: string;
+  /** Gate: compare the ratios with this baseline file (gate.ts); exit GATE_EXIT_CODE on a regression. */
+  baseline?: string;
+  /** Gate: the band, in percent, of figures without one of their own in the baseline file. */
+  maxRegression?: number;
+  /** Write a Markdown summary (figures, ratios, the gate) to this file. */
+  markdown?: string;
+  /** Record this run's ratios as a baseline file. */
+  writeBaseline?: string;
 }
 
 const HELP = `Usage: tapbridge bench [options]     (in the repository: npm run bench -- [options])
@@ -52,9 +61,17 @@ Options:
   --quick              a few seconds per figure, 1 run: checks the suite works
   --runs N             runs per figure (default 3; 1 with --quick)
   --only LIST          contenders, comma-separated: kernel,tap,packet,ovs,vlan1,pair,vlan (default all)
+                       and, on request only, v2,v3,mmsg (AF_PACKET with that receive mode)
   --skip-micro         skip the in-memory microbenchmarks and scaling curves
   --skip-scaling       skip the scaling measurements
   --out DIR            where results go (default bench/results)
+  --baseline FILE      gate: compare every ratio to the kernel bridge with the one FILE
+                       records (bench/baseline.json in the repository); exit ${GATE_EXIT_CODE} when
+                       one falls by more than its band, or is not measured
+  --max-regression PCT gate: the band for figures without their own in FILE (default: FILE's)
+  --markdown FILE      write a Markdown summary (figures, ratios, the gate) for a CI job
+                       summary or a pull-request comment
+  --write-baseline FILE  record this run's ratios as a baseline (keeps FILE's bands if it exists)
   --help               show this help
 `;
 
@@ -95,19 +112,36 @@ export function parseOptions(argv: string[]): Options | "help" {
       }
       case "--only": {
         const list = arg().split(",").map((s) => s.trim()).filter(Boolean);
-        const bad = list.filter((k) => !(CONTENDER_KEYS as readonly string[]).includes(k));
-        if (bad.length || list.length === 0) throw new UsageError(`--only takes a comma-separated list of ${CONTENDER_KEYS.join(", ")}; "${bad.join(",") || "(empty)"}" is not one`);
-        o.only = CONTENDER_KEYS.filter((k) => list.includes(k));
+        const bad = list.filter((k) => !(ALL_KEYS as readonly string[]).includes(k));
+        if (bad.length || list.length === 0) throw new UsageError(`--only takes a comma-separated list of ${ALL_KEYS.join(", ")}; "${bad.join(",") || "(empty)"}" is not one`);
+        o.only = ALL_KEYS.filter((k) => list.includes(k));
         break;
       }
       case "--out":
         o.out = path.resolve(arg());
         break;
+      case "--baseline":
+        o.baseline = path.resolve(arg());
+        break;
+      case "--markdown":
+        o.markdown = path.resolve(arg());
+        break;
+      case "--write-baseline":
+        o.writeBaseline = path.resolve(arg());
+        break;
+      case "--max-regression": {
+        const text = arg();
+        const n = Number(text);
+        if (!Number.isFinite(n) || n < 0 || n > 1000) throw new UsageError(`--max-regression needs a percentage from 0 to 1000, not "${text}"`);
+        o.maxRegression = n;
+        break;
+      }
       default:
         throw new UsageError(`unknown option "${raw}" for the benchmark suite; see --help for the options it takes`);
     }
   }
   if (o.runs === 0) o.runs = o.quick ? 1 : 3;
+  if (o.maxRegression !== undefined && !o.baseline) throw new UsageError("--max-regression needs --baseline FILE (the ratios to compare with)");
   return o;
 }
 
@@ -165,14 +199,26 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const o = options;
+  let baseline: Baseline | undefined;
+  let previousBaseline: Baseline | undefined;
+  try {
+    // Read before measuring: a bad file is reported in a second, not after minutes.
+    if (o.baseline) baseline = readBaseline(o.baseline);
+    if (o.writeBaseline && existsSync(o.writeBaseline)) previousBaseline = readBaseline(o.writeBaseline);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
   const d = durations(o.quick);
   const m = machine();
   const startedAt = new Date();
   console.log(`tapbridge benchmark suite — ${o.quick ? "quick" : "full"} mode, ${o.runs} run${o.runs > 1 ? "s" : ""}, ${startedAt.toISOString()}`);
   console.log(`machine: ${describeMachine(m)}`);
+  const loadAtStart = os.loadavg();
+  console.log(`load average at start: ${loadAtStart.map((x) => x.toFixed(2)).join(" ")} (1, 5, 15 min; ${m.cores} cores)`);
   console.log("");
 
-  const result: Record<string, unknown> = { startedAt: startedAt.toISOString(), machine: m, options: o, durations: d };
+  const result: Record<string, unknown> = { startedAt: startedAt.toISOString(), machine: m, options: o, durations: d, loadAverage: { start: loadAtStart } };
 
   // ── microbenchmarks and in-memory scaling ─────────────────────────────
   if (!o.skipMicro) {
@@ -331,8 +377,11 @@ export async function main(argv: string[]): Promise<number> {
     vlan1: "VLAN access→access",
     pair: "2× tapbridge untagged",
     vlan: "VLAN access→trunk→access",
+    v2: "AF_PACKET V2",
+    v3: "AF_PACKET V3",
+    mmsg: "AF_PACKET mmsg",
   };
-  const labels = Object.fromEntries(CONTENDER_KEYS.map((k) => [k, short[k]]));
+  const labels = Object.fromEntries(ALL_KEYS.map((k) => [k, short[k]]));
   console.log(`two namespaces A (${"10.77.0.1"}) and B (10.77.0.2) through each switch; tests interleaved across contenders`);
   console.log(table(figs, o.only, labels, o.runs, skipped, stealBy));
   if (tapScaling) {
@@ -341,6 +390,16 @@ export async function main(argv: string[]): Promise<number> {
     for (const p of tapScaling) console.log(`  ${String(p.ports).padStart(2)} ports  ${fmt(p.gbps)} Gbit/s${p.note ? `  (${p.note})` : ""}`);
   }
 
+  const loadAtEnd = os.loadavg();
+  console.log(`load average at end: ${loadAtEnd.map((x) => x.toFixed(2)).join(" ")}`);
+  (result.loadAverage as Record<string, number[]>).end = loadAtEnd;
+  let gateResult: GateResult | undefined;
+  if (baseline && o.baseline) {
+    gateResult = gate(baseline, figs, o.only, o.maxRegression); // asked for but not built: "not measured"
+    result.gate = { baseline: o.baseline, ...gateResult };
+    console.log("");
+    for (const line of gateLines(gateResult, path.relative(process.cwd(), o.baseline) || o.baseline)) console.log(line);
+  }
   Object.assign(result, {
     finishedAt: new Date().toISOString(),
     contenders: Object.fromEntries(o.only.map((k) => [k, { label: CONTENDER_LABELS[k], ...(skipped[k] ? { skipped: skipped[k] } : { ok: true }) }])),
@@ -360,9 +419,19 @@ export async function main(argv: string[]): Promise<number> {
   const svg = ratioChart(figs, labels, `${describeMachine(m)} — ${startedAt.toISOString()} — median of ${o.runs} run(s)`);
   writeFileSync(path.join(o.out, `${stamp}.svg`), svg);
   writeFileSync(path.join(o.out, "latest.svg"), svg);
+  const title = `tapbridge benchmark — ${o.quick ? "quick" : "full"}, ${o.runs} run${o.runs > 1 ? "s" : ""}, ${describeMachine(m)}, load ${loadAtStart[0]!.toFixed(1)}→${loadAtEnd[0]!.toFixed(1)}, ${startedAt.toISOString()}`;
+  if (o.markdown) {
+    mkdirSync(path.dirname(o.markdown), { recursive: true });
+    writeFileSync(o.markdown, markdown({ title, figs, contenders: keys, labels, ...(gateResult && o.baseline ? { gate: { result: gateResult, file: path.relative(ROOT, o.baseline) } } : {}) }));
+  }
+  if (o.writeBaseline && !interrupted) {
+    const command = `tapbridge bench ${argv.filter((a) => !a.startsWith("--write-baseline") && a !== o.writeBaseline).join(" ")}`.trim();
+    writeBaseline(o.writeBaseline, baselineFromRun(figs, { recordedAt: startedAt.toISOString(), machine: describeMachine(m), command }, previousBaseline));
+  }
   console.log("");
-  console.log(`samples: ${jsonFile} (and latest.json); chart: ${path.join(o.out, "latest.svg")}`);
-  return interrupted ? 130 : 0;
+  console.log(`samples: ${jsonFile} (and latest.json); chart: ${path.join(o.out, "latest.svg")}${o.markdown ? `; summary: ${o.markdown}` : ""}${o.writeBaseline ? `; baseline written: ${o.writeBaseline}` : ""}`);
+  if (interrupted) return 130;
+  return gateResult && !gateResult.passed ? GATE_EXIT_CODE : 0;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

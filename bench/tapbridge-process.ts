@@ -43,8 +43,8 @@ export class TapbridgeProcess {
   private stderrTail = "";
   private exited = false;
 
-  private constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, "run", "--log-level", "info", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  private constructor(args: string[], env?: Record<string, string>) {
+    this.child = spawn(process.execPath, [BIN, "run", "--log-level", "info", ...args], { stdio: ["ignore", "ignore", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let partial = "";
     this.child.stderr!.on("data", (chunk: Buffer) => {
       const text = partial + chunk.toString();
@@ -62,8 +62,9 @@ export class TapbridgeProcess {
   }
 
   /** Start a bridge and wait until it forwards. */
-  static async start(args: string[], timeoutMs = 15_000): Promise<TapbridgeProcess> {
-    const tb = new TapbridgeProcess(args);
+  /** `env`: variables added to the bridge's environment. */
+  static async start(args: string[], timeoutMs = 15_000, env?: Record<string, string>): Promise<TapbridgeProcess> {
+    const tb = new TapbridgeProcess(args, env);
     try {
       await tb.waitFor((l) => l.msg === "bridge running", timeoutMs, "start");
     } catch (error) {

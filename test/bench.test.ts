@@ -4,6 +4,9 @@
  * suite (dist/, made by `npm test`'s pretest) in quick mode against the kernel
  * bridge and tapbridge's TAP ports, then checks the JSON, the chart and that
  * no namespace of the suite is left; plus a micro smoke and the flag parser.
+ * The quick run is gated against the repository's baseline (bench/gate.ts)
+ * as CI would run it: the test asserts that the gate runs and reports, and
+ * that its exit code says passed (0) or regressed (3) — never which.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,6 +22,7 @@ import { run as runVlanBench } from "../bench/micro/vlan.bench.js";
 import { heapDeltas } from "../bench/micro/heap.js";
 
 const MAIN = fileURLToPath(new URL("../dist/bench/main.js", import.meta.url));
+const BASELINE = fileURLToPath(new URL("../bench/baseline.json", import.meta.url));
 const out = mkdtempSync(path.join(os.tmpdir(), "tapbridge-bench-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -53,9 +57,17 @@ interface Figure {
 describe("npm run bench", () => {
   it("--quick measures every contender side by side, records every figure and ratio, leaves nothing behind", async () => {
     expect(existsSync(MAIN), "dist/bench/main.js is missing: build with npx tsc -p tsconfig.json").toBe(true);
-    const r = await suite(["--quick", "--out", out], 290_000);
-    expect(r.code, r.stderr).toBe(0);
+    const summary = path.join(out, "summary.md");
+    const r = await suite(["--quick", "--out", out, "--baseline", BASELINE, "--max-regression", "50", "--markdown", summary], 290_000);
+    // 0: the gate passed; 3: a ratio fell beyond its band on this (shared, loaded) machine. Either way it ran and reported.
+    expect([0, 3], r.stderr).toContain(r.code);
     expect(r.stdout).toContain("trafgen, 64-byte frames, received at B");
+    expect(r.stdout).toMatch(/load average at start: [\d.]+ [\d.]+ [\d.]+/);
+    expect(r.stdout).toMatch(r.code === 0 ? /gate passed: \d+ figures within their bands/ : /gate FAILED: /);
+    const md = readFileSync(summary, "utf8");
+    expect(md).toMatch(/^### tapbridge benchmark — quick/);
+    expect(md).toContain("| figure | kernel | tapbridge TAP |");
+    expect(md).toMatch(/#### Gate against `bench\/baseline\.json`: (passed|\*\*FAILED\*\*)/);
 
     const json = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as {
       labPrefix: string;
@@ -65,9 +77,12 @@ describe("npm run bench", () => {
       samples: Record<string, Record<string, { steal: number }[]>>;
       micro: { module: string; nsPerFrame: number }[];
       heap: { name: string; frames: number; newSpaceDeltaBytes: number; gcs: number }[];
+      gate: { passed: boolean; rows: { contender: string; metric: string; status: string }[] };
       scaling: { fdb: { x: number; nsPerFrame: number }[] };
     };
     expect(json.contenders.kernel?.ok).toBe(true);
+    expect(json.gate.passed).toBe(r.code === 0);
+    expect(json.gate.rows.filter((g) => g.contender === "tap" && g.metric === "tcp1")).toHaveLength(1);
     expect(json.contenders.tap?.ok).toBe(true);
     expect(json.contenders.packet?.ok).toBe(true);
     // Open vSwitch is measured when installed, otherwise skipped with the reason.
