@@ -23,7 +23,7 @@
  * the generator's own CPU, limit or not.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,6 +127,17 @@ interface Intervals {
 }
 
 /** One iperf3 transfer of `seconds`, the storm on in every other 2-second phase; Gbit/s of each phase's second second. */
+/** CPU seconds of a process and its children (`ip netns exec` forks trafgen and waits for it). */
+function treeCpuSeconds(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  return [pid, ...children].reduce((sum, p) => sum + (processCpuSeconds(p) || 0), 0);
+}
+
 interface Cpu {
   bridgeQuiet: number;
   bridgeStorm: number;
@@ -147,7 +158,7 @@ async function alternating(lab: Lab, rig: Rig, conf: string, o: Options, storms:
       const storm = startStorm(rig, conf, o.rate);
       storms.add(storm);
       await sleep(2000);
-      spent.generator += processCpuSeconds(storm.pid!) || 0;
+      spent.generator += treeCpuSeconds(storm.pid!);
       await stopStorm(storm);
       storms.delete(storm);
       stormSeconds += (performance.now() - t0) / 1000;
