@@ -208,3 +208,35 @@ function udpFrame(sport: number): Uint8Array {
   f.set([sport >> 8, sport & 0xff, 0, 9, 0, 8, 0, 0], 34);
   return f;
 }
+
+describe("malformed datagrams on a VXLAN port's socket", () => {
+  it("are counted under their reason and dropped; the port keeps forwarding", async () => {
+    const ha = await lab.netns("hxa");
+    const hb = await lab.netns("hxb");
+    const [ua, ub] = [lab.ifname("xa"), lab.ifname("xb")];
+    await lab.veth({ ns: ha, name: ua, address: "10.82.0.1/24" }, { ns: hb, name: ub, address: "10.82.0.2/24" });
+    const bridge = new Bridge({ name: "vxx" });
+    bridges.push(bridge);
+    const vx = bridge.addPort(new VxlanPort({ name: "vxx", vni: 42, local: "10.82.0.1", netns: ha }));
+    const guest = bridge.addPort(new MemoryPort("g"));
+    const frame = "ffffffffffff" + "020000000001" + "88b5" + "00".repeat(46);
+    const payloads = [
+      "0800", // short: 2 bytes
+      "08000000" + "00002a00", // a header and no frame
+      "0c000000" + "00002a00" + frame, // flags other than I
+      "08000000" + "00002a01" + frame, // reserved low byte set
+      "08000000" + "00002b00" + frame, // VNI 43
+      "08000000" + "00002a00" + frame, // good
+    ];
+    const script = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor p in ${JSON.stringify(payloads)}:\n    s.sendto(bytes.fromhex(p), ("10.82.0.1", 4789))\n`;
+    const sent = await lab.exec(hb, ["/usr/bin/python3", "-c", script], { allowFail: true });
+    expect(sent.code, sent.stderr).toBe(0);
+    const end = Date.now() + 10_000;
+    while (guest.received.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bridge.portStats(vx).drops).toEqual({ vxlan_short: 2, vxlan_bad_header: 2, vxlan_unknown_vni: 1 });
+    expect(guest.take()).toHaveLength(1); // the good one
+    expect(vx.remotes().find((r) => r.address === "10.82.0.2")).toMatchObject({ learned: true, rxPackets: 6 });
+    bridge.close();
+  });
+});
