@@ -35,7 +35,7 @@ import { Mirrors, type MirrorSink } from "./ports/mirror.js";
 import { DropSampler } from "./ports/drop-sampler.js";
 import { NativeImpairments, type Staged } from "./impair/native-impair.js";
 import type { ImpairmentSpec } from "./impair/spec.js";
-import type { LinkStats } from "./impair/link.js";
+import { sumLinkStats, type LinkStats } from "./impair/link.js";
 import { realScheduler, schedulerWithClock, type Scheduler, type Timer } from "./scheduler.js";
 import { Port, type PortFlagSettings, type PortSettings } from "./ports/port.js";
 import { DEFAULT_PORT_FLAGS, PORT_STATE_NAMES, PortFlag, PortState, PortTable, type PortStateName } from "./core/port-table.js";
@@ -466,7 +466,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
     this.portsByIndex[index] = undefined;
     this.configs[index] = undefined;
     if (port instanceof NativePort && this.dp) port.close(this.dp, undo);
-    if (port instanceof BondPort) this.bonds.close(port);
+    if (port instanceof BondPort) {
+      for (const m of this.bonds.members(port)) if (!(m instanceof MemoryPort)) this.nativeImpairments?.clear(m.index);
+      this.bonds.close(port);
+    }
     if (port instanceof MemoryPort) {
       port.sink = undefined;
       this.memoryPorts.splice(this.memoryPorts.indexOf(port), 1);
@@ -1357,6 +1360,11 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
    */
   impair(portOrName: Port | string, spec: ImpairmentSpec | undefined, direction: "egress" | "ingress" | "both" = "both"): void {
     const port = this.resolvePort(portOrName);
+    // A bond's link is its members' links: each is impaired alike.
+    for (const p of port instanceof BondPort ? this.bonds.members(port) : [port]) this.impairOne(p, spec, direction);
+  }
+
+  private impairOne(port: Port, spec: ImpairmentSpec | undefined, direction: "egress" | "ingress" | "both"): void {
     if (port instanceof MemoryPort) {
       port.impair(spec, direction);
       return;
@@ -1365,7 +1373,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       scheduler: this.scheduler,
       transmitStaged: (frames) => this.transmitStaged(frames),
       receiveStaged: (index, frame, vnet) => {
-        if (this.closed || !this.portsByIndex[index]) return;
+        if (this.closed || (!this.portsByIndex[index] && !this.bonds.isMember(index))) return;
         this.queueFrame(index, frame, vnet);
         if (!fabric.draining) fabric.run("emit");
       },
@@ -1378,7 +1386,10 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
   /** What a port's impairments did, per direction. */
   impairmentStats(portOrName: Port | string): { egress?: LinkStats; ingress?: LinkStats } {
     const port = this.resolvePort(portOrName);
-    return port instanceof MemoryPort ? port.impairmentStats() : (this.nativeImpairments?.stats(port.index) ?? {});
+    const stats = (p: Port) => (p instanceof MemoryPort ? p.impairmentStats() : (this.nativeImpairments?.stats(p.index) ?? {}));
+    if (!(port instanceof BondPort)) return stats(port);
+    const each = this.bonds.members(port).map(stats);
+    return { egress: sumLinkStats(each.map((s) => s.egress)), ingress: sumLinkStats(each.map((s) => s.ingress)) };
   }
 
   /** Copy a native batch of an ingress-impaired port into its link; the frames come back through the queue when due. */
@@ -1407,7 +1418,7 @@ export class Bridge extends EventEmitter<BridgeEventMap> implements FabricNode {
       let filled = 0;
       for (let k = 0; k < n; k++) {
         const f = frames[start + k]!;
-        if (!this.portsByIndex[f.port]) continue;
+        if (!this.portsByIndex[f.port] && !this.bonds.isMember(f.port)) continue;
         fillSlot(batch, filled, f.port, f.frame, f.vnet);
         batch.frameTag[filled] = f.tag;
         const at = filled * EGRESS_WORDS;

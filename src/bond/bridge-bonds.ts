@@ -372,6 +372,11 @@ export class BridgeBonds {
     return bondStatus(entry.bond, (i) => this.memberCounters(entry, i), entry.announcer.lastCount);
   }
 
+  /** A bond's member ports, in member order (a member whose device is gone is still listed). */
+  members(port: BondPort): (PacketPort | MemoryPort)[] {
+    return [...this.entryFor(port).members];
+  }
+
   bondPorts(): BondPort[] {
     return this.list.map((e) => e.port);
   }

@@ -31,6 +31,17 @@ export interface LinkStats {
   delayed: number;
 }
 
+/** Several links' counters added up (a bond's members); undefined when none has any. */
+export function sumLinkStats(list: (LinkStats | undefined)[]): LinkStats | undefined {
+  let sum: LinkStats | undefined;
+  for (const s of list) {
+    if (!s) continue;
+    sum ??= { offered: 0, delivered: 0, lost: 0, partitioned: 0, queueDropped: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0 };
+    for (const k of Object.keys(sum) as (keyof LinkStats)[]) sum[k] += s[k];
+  }
+  return sum;
+}
+
 export type Deliver = (frame: Uint8Array, vnet: Uint8Array | undefined) => void;
 /** Told of each frame the link drops, with its DropReason code and length. */
 export type OnDrop = (reason: number, length: number) => void;

@@ -301,3 +301,23 @@ describe("VLANs on a bond", () => {
     expect([rarp[12], rarp[13], rarp[15]]).toEqual([0x81, 0x00, 10]);
   });
 });
+
+describe("impairments on a bond", () => {
+  it("impair the bond: every member's link is impaired alike, and the stats add up", () => {
+    const r = rig({ mode: "balance-slb" });
+    r.clock.advance(100);
+    r.tb.impair("bond0", { partition: true }, "egress");
+    r.guests[0]!.send(frame(GUEST(0), HOST(0)));
+    r.guests[1]!.send(frame(GUEST(1), HOST(0)));
+    r.clock.advance(10);
+    expect(sources(r.hosts[0]!)).toEqual([]);
+    const s = r.tb.impairmentStats("bond0");
+    expect(s.egress).toMatchObject({ offered: 2, partitioned: 2, delivered: 0 });
+    expect(r.members.map((m) => m.impairmentStats().egress?.offered)).toEqual([1, 1]);
+
+    r.tb.impair("bond0", undefined);
+    r.guests[0]!.send(frame(GUEST(0), HOST(0)));
+    r.clock.advance(10);
+    expect(sources(r.hosts[0]!)).toEqual([GUEST(0)]);
+  });
+});
