@@ -303,8 +303,13 @@ export class Bond {
     this.recompute(reason, m.slot);
   }
 
-  /** Advance timers: updelay/downdelay, the ARP monitor, LACP, the drain, rebalancing. */
-  tick(ms: number): void {
+  /**
+   * Advance timers: updelay/downdelay, the ARP monitor, LACP, the drain,
+   * rebalancing. `judgeArp` false: count the time, but judge no member's
+   * ARP silence yet (the glue does it with `tick(0)` once the frames that
+   * waited meanwhile are read).
+   */
+  tick(ms: number, judgeArp = true): void {
     const s = this.settings;
     let why: string | undefined;
     const changed: BondMember[] = [];
@@ -316,6 +321,7 @@ export class Bond {
       this.arpElapsed += ms;
       for (const m of this.members) {
         m.health.sinceArp += ms;
+        if (!judgeArp) continue;
         const ok = m.health.sinceArp < s.arpInterval * 2.5;
         if (ok !== m.health.arpOk && m.health.carrier && m.health.setArp(ok)) {
           changed.push(m);

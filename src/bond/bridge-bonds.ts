@@ -48,6 +48,8 @@ import { resolveBondSettings, type BondOptions } from "./settings.js";
 import { bondStatus, type BondStatus, type MemberCounters } from "./status.js";
 
 const TICK_MS = 100;
+/** A tick this late means the event loop was held up (see tick). */
+const STALL_MS = 2.5 * TICK_MS;
 /** A station's gratuitous ARP on a port of the bridge locks it against reflections for this long (as OVS's grat_arp_lock). */
 const GARP_LOCK_MS = 5000;
 const GARP_RING = 64;
@@ -354,17 +356,28 @@ export class BridgeBonds {
 
   // ── beside the data path ──────────────────────────────────────────────
 
-  private tick(): void {
+  private tick(inTurn = false): void {
     const now = this.host.scheduler.now();
     const elapsed = now - this.lastTick;
     if (elapsed <= 0) return;
     this.lastTick = now;
-    for (const e of this.list) e.bond.tick(elapsed);
+    // A late tick means the event loop was held up (a loaded machine): the frames that arrived meanwhile
+    // still wait in the members' rings and are read after this timer, in this turn's I/O phase. Judging
+    // ARP silence now would take a member that was answered for one that was not (measured: a healthy
+    // member dropped 2.7 and 5 s after a failover to it, 1.3-3.5 s outages); judge it once they are read.
+    // Virtual time never stalls (each tick is exactly TICK_MS late), and runTimers() judges in turn.
+    const stalled = !inTurn && elapsed > STALL_MS && this.list.some((e) => e.bond.settings.arpInterval > 0);
+    for (const e of this.list) e.bond.tick(elapsed, !stalled);
+    // setImmediate: after this turn's I/O phase (uv_poll reads the rings there), before any later timer.
+    if (stalled) {
+      this.host.log.debug("bond timers ran late; ARP silence is judged once the frames that waited are read", { lateMs: Math.round(elapsed - TICK_MS) });
+      setImmediate(() => this.list.forEach((e) => e.bond.tick(0)));
+    }
   }
 
   /** Advance bond timers to the scheduler's now (the bridge does it every 100 ms by itself). */
   runTimers(): void {
-    this.tick();
+    this.tick(true);
   }
 
   status(port: BondPort): BondStatus {
