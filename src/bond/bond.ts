@@ -291,15 +291,19 @@ export class Bond {
     if (gone) this.setCarrier(slot, false, "deleted");
   }
 
-  private healthChanged(m: BondMember, reason: string): void {
-    if (this.lacp) {
-      this.quiet = true;
-      try {
-        this.lacp.setEnabled(m.slot, m.health.usable);
-      } finally {
-        this.quiet = false;
-      }
+  /** LACP follows a member's health; its own "changed" report is held back (the caller recomputes once). */
+  private lacpFollow(m: BondMember): void {
+    if (!this.lacp) return;
+    this.quiet = true;
+    try {
+      this.lacp.setEnabled(m.slot, m.health.usable);
+    } finally {
+      this.quiet = false;
     }
+  }
+
+  private healthChanged(m: BondMember, reason: string): void {
+    this.lacpFollow(m);
     this.recompute(reason, m.slot);
   }
 
@@ -338,14 +342,7 @@ export class Bond {
     }
     for (const m of changed) {
       m.health.reason = why!;
-      if (this.lacp) {
-        this.quiet = true;
-        try {
-          this.lacp.setEnabled(m.slot, m.health.usable);
-        } finally {
-          this.quiet = false;
-        }
-      }
+      this.lacpFollow(m);
     }
     if (this.drainLeft > 0) {
       this.drainLeft -= ms;
