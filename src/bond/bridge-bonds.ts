@@ -27,7 +27,6 @@ import type { Batch } from "../core/batch.js";
 import type { Counters } from "../core/counters.js";
 import { EGRESS_WORDS, MAX_PORTS } from "../core/abi.js";
 import { type Fdb } from "../core/fdb.js";
-import { parseMac } from "../core/frame.js";
 import { PortFlag, PortState, type PortTable } from "../core/port-table.js";
 import { DROP_REASON_COUNT } from "../core/reasons.js";
 import type { VlanTable } from "../core/vlan.js";
@@ -42,7 +41,8 @@ import type { Port } from "../ports/port.js";
 import type { Scheduler, Timer } from "../scheduler.js";
 import { Announcer } from "./announcer.js";
 import { Bond, type BondMemberInfo } from "./bond.js";
-import { arpBody, isGratuitousArp } from "./frames.js";
+import { macBytes, nameMac } from "./frames.js";
+import { GarpLock } from "./garp-lock.js";
 import { MemberLinks } from "./member-links.js";
 import { resolveBondSettings, type BondOptions } from "./settings.js";
 import { bondStatus, type BondStatus, type MemberCounters } from "./status.js";
@@ -50,9 +50,6 @@ import { bondStatus, type BondStatus, type MemberCounters } from "./status.js";
 const TICK_MS = 100;
 /** A tick this late means the event loop was held up (see tick). */
 const STALL_MS = 2.5 * TICK_MS;
-/** A station's gratuitous ARP on a port of the bridge locks it against reflections for this long (as OVS's grat_arp_lock). */
-const GARP_LOCK_MS = 5000;
-const GARP_RING = 64;
 
 /** What the glue needs from its bridge. */
 export interface BondHost {
@@ -99,9 +96,8 @@ export class BridgeBonds {
   private list: Entry[] = [];
   private timer: Timer | undefined;
   private lastTick = 0;
-  /** Recent gratuitous ARPs seen on the bridge's other ports: (MAC hi, MAC lo, time) in a ring. */
-  private readonly garp = new Float64Array(GARP_RING * 3).fill(-Infinity);
-  private garpNext = 0;
+  /** Recent gratuitous ARPs seen on the bridge's other ports (balance-slb). */
+  private readonly garp = new GarpLock();
   private slbBonds = 0;
   private now = 0;
   private batchBytes: Uint8Array | undefined;
@@ -350,7 +346,7 @@ export class BridgeBonds {
         h.emit("bond-member", { port: label, index: entry.bond.index, ...e });
       },
       log: (level: "debug" | "info" | "warn", message: string, fields: Record<string, unknown>) => h.log[level](message, { bond: label, ...fields }),
-      garpLocked: (hi: number, lo: number) => this.garpLocked(hi, lo),
+      garpLocked: (hi: number, lo: number) => this.garp.locked(hi, lo, this.now),
     };
   }
 
@@ -449,7 +445,7 @@ export class BridgeBonds {
       const e = entryOf[p]!;
       if (e < 0) {
         verdict[i] = 0;
-        if (watchGarp) this.noteGarp(view, offset, length, now);
+        if (watchGarp) this.garp.note(view, offset, length, now);
         continue;
       }
       const entry = entries[e]!;
@@ -505,34 +501,4 @@ export class BridgeBonds {
       }
     }
   }
-
-  private noteGarp(view: DataView, offset: number, length: number, now: number): void {
-    const body = arpBody(view, offset, length);
-    if (body < 0 || !isGratuitousArp(view, body)) return;
-    const at = this.garpNext * 3;
-    this.garp[at] = view.getUint16(offset + 6);
-    this.garp[at + 1] = view.getUint32(offset + 8);
-    this.garp[at + 2] = now;
-    this.garpNext = (this.garpNext + 1) % GARP_RING;
-  }
-
-  private garpLocked(hi: number, lo: number): boolean {
-    for (let k = 0; k < GARP_RING; k++) {
-      const at = k * 3;
-      if (this.garp[at] === hi && this.garp[at + 1] === lo && this.now - this.garp[at + 2]! < GARP_LOCK_MS) return true;
-    }
-    return false;
-  }
-}
-
-function macBytes(mac: string): Uint8Array {
-  const [hi, lo] = parseMac(mac);
-  return new Uint8Array([hi >>> 8, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff]);
-}
-
-/** A stable locally administered MAC for a bond whose members have none (in-memory members without one). */
-function nameMac(name: string): string {
-  let h = 0x811c9dc5;
-  for (const c of Buffer.from(name)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
-  return [0x02, 0xb0, (h >>> 24) & 0xff, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }

@@ -13,6 +13,8 @@
  * Recognising is done on the batch memory, allocating nothing.
  */
 
+import { parseMac } from "../core/frame.js";
+
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_RARP = 0x8035;
 const ETH_P_IP = 0x0800;
@@ -100,4 +102,17 @@ export function arpReplyTo(view: DataView, body: number, hi: number, lo: number)
 /** Gratuitous ARP: sender IP equals target IP (request or reply). */
 export function isGratuitousArp(view: DataView, body: number): boolean {
   return view.getUint32(body + 14) === view.getUint32(body + 24);
+}
+
+/** "02:00:…" → its six bytes. */
+export function macBytes(mac: string): Uint8Array {
+  const [hi, lo] = parseMac(mac);
+  return new Uint8Array([hi >>> 8, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff]);
+}
+
+/** A stable locally administered MAC for a bond whose members have none (in-memory members without one). */
+export function nameMac(name: string): string {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(name)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return [0x02, 0xb0, (h >>> 24) & 0xff, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
