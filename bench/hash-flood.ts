@@ -215,7 +215,7 @@ async function flooding(lab: Lab, o: Options, tmp: string, results: Record<strin
         const rx = portOf(after, rig.devC).rxPackets - portOf(before, rig.devC).rxPackets;
         if (conf) offered.set(label, [...(offered.get(label) ?? []), rx / (took + 1.5)]);
         rows.get(label)!.push(m);
-        console.log(`run ${run + 1} ${label.padEnd(20)} TCP ${m.gbps.toFixed(2)} Gbit/s, ${fmtPing(m)}${conf ? `; flood ${(rx / (took + 1.5) / 1000).toFixed(1)} k frames/s received` : ""}`);
+        console.log(`run ${run + 1} ${label.padEnd(20)} TCP ${m.gbps.toFixed(2)} Gbit/s, ${fmtPing(m)}${conf ? `; flood ${(rx / (took + 1.5) / 1000).toFixed(1)} k frames/s received${Math.abs(rx / (took + 1.5) - o.rate) > o.rate / 4 ? ` (NOT the ${o.rate / 1000} k asked: trafgen's pacing slipped; this phase does not compare)` : ""}` : ""}`);
         await sleep(o.ageing * 1000 + 2000); // the set ages out before the next phase
       }
     }
