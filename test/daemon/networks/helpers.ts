@@ -102,8 +102,11 @@ export async function pings(lab: Lab, ns: string, to: string, count = 3): Promis
   return r.code === 0;
 }
 
-/** Start tcpdump in `ns` on `dev` with a filter; `done()` stops it and returns the lines it printed. */
-export async function capture(lab: Lab, ns: string, dev: string, filter: string[]): Promise<{ done(): Promise<string> }> {
+/**
+ * Start tcpdump in `ns` on `dev` with a filter; `done()` stops it and returns the lines it printed. `done(wanted)`
+ * first waits (up to 10 s) for a line matching `wanted`: on a loaded machine tcpdump may print a moment late.
+ */
+export async function capture(lab: Lab, ns: string, dev: string, filter: string[]): Promise<{ done(wanted?: RegExp): Promise<string> }> {
   const child = lab.spawn(ns, ["tcpdump", "-l", "-n", "-i", dev, ...filter]);
   let out = "";
   let err = "";
@@ -112,7 +115,9 @@ export async function capture(lab: Lab, ns: string, dev: string, filter: string[
   const deadline = Date.now() + 15_000;
   while (!err.includes("listening on") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
   return {
-    async done() {
+    async done(wanted?: RegExp) {
+      const until = Date.now() + 10_000;
+      while (wanted && !wanted.test(out) && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 300));
       child.kill("SIGINT");
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));

@@ -81,7 +81,7 @@ describe("nat network (libvirt default)", () => {
 
     const far = await capture(lab, up, lab.ifname("f"), ["icmp"]);
     expect(await pings(lab, g1, FAR)).toBe(true);
-    const seen = await far.done();
+    const seen = await far.done(/ICMP echo request/);
     expect(seen).toContain(`IP 203.0.113.2 > ${FAR}: ICMP echo request`);
     expect(seen).not.toContain("192.168.122.");
 

@@ -45,10 +45,10 @@ describe("routed network (examples/networks/routed.yaml)", () => {
     expect((await lab.exec(host, ["sysctl", "-n", "net.ipv4.conf.eth0.proxy_arp", "net.ipv4.ip_forward"])).stdout.split("\n").slice(0, 2)).toEqual(["1", "1"]);
     const seen = await capture(lab, g1, "eth0", ["icmp"]);
     expect(await pings(lab, up, lease.ip)).toBe(true);
-    expect(await seen.done()).toContain(`IP 203.0.113.1 > ${lease.ip}: ICMP echo request`);
+    expect(await seen.done(/ICMP echo request/)).toContain(`IP 203.0.113.1 > ${lease.ip}: ICMP echo request`);
     const far = await capture(lab, up, lab.ifname("f"), ["icmp"]);
     expect(await pings(lab, g1, FAR)).toBe(true);
-    expect(await far.done()).toContain(`IP ${lease.ip} > ${FAR}: ICMP echo request`);
+    expect(await far.done(/ICMP echo request/)).toContain(`IP ${lease.ip} > ${FAR}: ICMP echo request`);
     // The far side learned the guest's address at the host's uplink MAC: proxy ARP answered.
     const hostMac = (await lab.exec(host, ["cat", "/sys/class/net/eth0/address"])).stdout.trim();
     expect((await lab.exec(up, ["ip", "neigh", "show", lease.ip])).stdout).toContain(hostMac);

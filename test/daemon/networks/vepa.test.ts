@@ -47,7 +47,7 @@ describe("VEPA: tapbridge as the adjacent switch reflects guest-to-guest traffic
     const reflected = await capture(lab, sw, "down0", ["icmp", "and", "host", "10.70.0.2"]);
     expect(await pings(lab, g1, "10.70.0.2")).toBe(true);
     // The echo request went up to the switch and came back down the same port: tcpdump sees it both ways.
-    const seen = (await reflected.done()).split("\n").filter((l) => l.includes("10.70.0.1 > 10.70.0.2: ICMP echo request"));
+    const seen = (await reflected.done(/echo request[\s\S]*echo request/)).split("\n").filter((l) => l.includes("10.70.0.1 > 10.70.0.2: ICMP echo request"));
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(await pings(lab, g2, "10.70.0.254")).toBe(true);
 

@@ -70,7 +70,7 @@ describe("a QEMU virtual machine on the NAT network", () => {
     expect(lines).toContain("TB-PING 192.168.122.1 ok");
     expect(lines).toContain(`TB-PING ${neighbour.ip} ok`);
     expect(lines).toContain(`TB-PING ${FAR} ok`);
-    const seen = await far.done();
+    const seen = await far.done(/ICMP echo request/);
     expect(seen).toContain(`IP 203.0.113.2 > ${FAR}: ICMP echo request`);
     expect(seen).not.toContain("192.168.122.");
     const leases = JSON.parse((await daemon.cli(["net-dhcp-leases", "default", "-j"])).stdout) as { mac: string; ip: string }[];
