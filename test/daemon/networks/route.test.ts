@@ -54,6 +54,18 @@ describe("routed network (examples/networks/routed.yaml)", () => {
     expect((await lab.exec(up, ["ip", "neigh", "show", lease.ip])).stdout).toContain(hostMac);
   }, 120_000);
 
+  it("after kill -9 (ip_forward and proxy_arp left on), the next daemon restores them and starts afresh", async () => {
+    await daemon.stop("SIGKILL");
+    const left = await snapshot(host);
+    expect(left.sysctls).toContain("net.ipv4.conf.eth0.proxy_arp = 1");
+    await daemon.launch();
+    expect(daemon.stderr).toContain('"msg":"networks cleaned after a crash"');
+    expect((await lab.exec(host, ["sysctl", "-n", "net.ipv4.conf.eth0.proxy_arp"])).stdout.trim()).toBe("1");
+    await untilAttached(daemon, "xenbr1", "vif1.0");
+    const lease = await dhcp(lab, g1, "eth0", script);
+    expect(await pings(lab, up, lease.ip)).toBe(true);
+  }, 120_000);
+
   it("stopping the daemon leaves the host namespace as it was", async () => {
     await daemon.stop("SIGTERM");
     await lab.exec(host, ["ip", "link", "del", "vif1.0"]);
