@@ -36,7 +36,8 @@ kver=${kernel#/boot/vmlinuz-}
 moddir=/lib/modules/$kver
 busybox=/bin/busybox
 cache=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/tapbridge-vm}
-key=$( (echo "$kver"; sha256sum "$busybox" "$0") | sha256sum | cut -c1-16)
+# The key is of contents only: every checkout of the repo shares one image.
+key=$( (echo "$kver"; cat "$busybox" "$0") | sha256sum | cut -c1-16)
 out=$cache/$key
 if [ -f "$out/initrd.gz" ]; then
   echo "$kernel $out/initrd.gz"
@@ -48,6 +49,10 @@ work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,lib/modules,usr/share/udhcpc}
+# The console and null devices exist from the start: the kernel opens /dev/console for /init before anything is
+# mounted, and /init's output must reach the serial console even if devtmpfs cannot be mounted over /dev.
+mknod -m 600 "$root/dev/console" c 5 1
+mknod -m 666 "$root/dev/null" c 1 3
 cp "$busybox" "$root/bin/busybox"
 for applet in sh ip ping udhcpc insmod mount poweroff sleep cat echo grep sed awk tr; do ln -s busybox "$root/bin/$applet"; done
 
@@ -92,6 +97,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 exec > /dev/console 2>&1
+echo "TB-INIT"
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m; done
 ip link set lo up
 i=0
