@@ -225,6 +225,8 @@ export class NetworkRun {
       if (v6) wants.push(["net.ipv6.conf.all.forwarding", "1"]);
     }
     if (net.mode === "route" && net.proxyArp && net.uplink !== undefined) wants.push([ifaceKey("ipv4", net.uplink, "proxy_arp"), "1"]);
+    // host-only: besides the nft table's drop, the host port forwards nothing it receives (IPv4's per-interface gate).
+    if (net.mode === "host-only") wants.push([ifaceKey("ipv4", this.hostPortName, "forwarding"), "0"]);
     for (const [key, value] of wants) {
       this.record({ kind: "sysctl", key });
       await this.ctx.ledger.acquire(net.name, this.ns, key, value);

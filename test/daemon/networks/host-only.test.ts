@@ -53,7 +53,10 @@ describe("host-only network (examples/networks/host-only.yaml)", () => {
     await lab.exec(g[0]!, ["ip", "route", "add", "203.0.113.0/24", "via", "10.10.10.1"]);
     const far = await capture(lab, up, lab.ifname("f"), ["net", "10.10.10.0/24"]);
     expect(await pings(lab, g[0]!, "203.0.113.1", 2)).toBe(false);
-    expect((await far.done()).trim()).toBe("");
+    const leaked = (await far.done()).trim();
+    const state = leaked && (await lab.exec(host, ["sh", "-c", "nft list ruleset; sysctl net.ipv4.ip_forward net.ipv4.conf.vnet0.forwarding; ip -br link"])).stdout;
+    expect(leaked, `${state}\n${daemon.stderr.slice(-3000)}`).toBe("");
+    expect((await lab.exec(host, ["sysctl", "-n", "net.ipv4.conf.vnet0.forwarding"])).stdout.trim()).toBe("0");
   }, 120_000);
 
   it("stopping the daemon leaves the host namespace as it was", async () => {
