@@ -40,9 +40,11 @@
  * Per-entry data beside the slots, moved in `moveSlot()`: `remotes`, the
  * remote VTEP of an entry learned on (or added to) a VXLAN port — an id in
  * that port's remote table, -1 for none — as the kernel's vxlan FDB keeps a
- * `dst` per MAC. A learn from another VTEP of the same port moves the entry
- * there (`remoteMoves`), unless it is static. The last `lookup`'s remote is
- * in `foundRemote`.
+ * `dst` per MAC. `learn` and `lookup` do not touch it — frames of other
+ * ports pay nothing — VXLAN frames make a second, memoised call:
+ * `learnRemote` after the learn (an entry heard from another VTEP of the same
+ * port moves there, `remoteMoves`, unless static) and `remoteOf` after the
+ * lookup. A new or moved entry starts without one.
  */
 import { MAX_PORTS } from "./abi.js";
 import { halfSipHash13, type HashKey, randomHashKey } from "./fdb-hash.js";
@@ -166,8 +168,7 @@ export class Fdb {
   moves = 0;
   /** Learned entries that moved from one remote VTEP to another of the same VXLAN port. */
   remoteMoves = 0;
-  /** The remote of the entry the last `lookup` found (-1: none, or no entry). */
-  foundRemote = -1;
+
   /** Entries removed by ageing. */
   agedOut = 0;
   /** Completed ageing sweeps, and the slots the last `expireStep` visited. */
@@ -191,12 +192,14 @@ export class Fdb {
   private learntLo = 0;
   private learntPort = -1;
   private learntNow = 0;
-  private learntRemote = -1;
   private seekHi = -1;
   private seekLo = 0;
   private seekNow = 0;
   private seekPort = NO_PORT;
-  private seekRemote = -1;
+  private remoteHi = -1;
+  private remoteLo = 0;
+  private remoteSlot = -1;
+  private remoteLearnt = -1;
   private highestPort = 0;
 
   constructor(options: FdbOptions = {}) {
@@ -260,39 +263,27 @@ export class Fdb {
     const hi = (vid << 16) | macHi;
     const l = lo | 0;
     const now32 = now | 0;
-    if (l === this.seekLo && hi === this.seekHi && now32 === this.seekNow) {
-      this.foundRemote = this.seekRemote;
-      return this.seekPort;
-    }
+    if (l === this.seekLo && hi === this.seekHi && now32 === this.seekNow) return this.seekPort;
     const slot = this.find(hi, l);
     let port = NO_PORT;
-    let remote = -1;
     if (slot >= 0) {
       const b = slot * W;
       const meta = this.slots[b + META]!;
-      if (meta & STATIC || ((now32 - this.slots[b + SEEN]!) | 0) < this.ageingMs) {
-        port = meta & PORT_BITS;
-        remote = this.remotes[slot]!;
-      }
+      if (meta & STATIC || ((now32 - this.slots[b + SEEN]!) | 0) < this.ageingMs) port = meta & PORT_BITS;
     }
     this.seekHi = hi;
     this.seekLo = l;
     this.seekNow = now32;
     this.seekPort = port;
-    this.seekRemote = remote;
-    this.foundRemote = remote;
     return port;
   }
 
-  /**
-   * Learn or refresh a source. Hot path. Returns false when refused (a
-   * limit, or no room). `remote`: the VTEP it came from on a VXLAN port.
-   */
-  learn(vid: number, macHi: number, macLo: number, port: number, now: number, remote = -1): boolean {
+  /** Learn or refresh a source. Hot path. Returns false when refused (a limit, or no room). */
+  learn(vid: number, macHi: number, macLo: number, port: number, now: number): boolean {
     const hi = (vid << 16) | macHi;
     const lo = macLo | 0;
     const now32 = now | 0;
-    if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow && remote === this.learntRemote) return true;
+    if (lo === this.learntLo && hi === this.learntHi && port === this.learntPort && now32 === this.learntNow) return true;
     const s = this.slots;
     const mask = this.mask;
     let i = this.home(hi, lo >>> 16, lo & 0xffff);
@@ -303,13 +294,12 @@ export class Fdb {
       const meta = s[b + META]!;
       if (meta === 0) break;
       if (s[b + KEY_LO] === lo && s[b + KEY_HI] === hi) {
-        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) ok = this.relearn(b, meta, port, now32, remote);
+        if ((meta & PORT_BITS) !== port && !(meta & STICKY)) ok = this.relearn(b, meta, port, now32);
         else {
           if (s[b + SEEN] !== now32) {
             s[b + SEEN] = now32;
             this.seekHi = -1; // an aged entry may be alive again
           }
-          if (this.remotes[i] !== remote && (meta & PORT_BITS) === port && !(meta & STATIC)) this.moveRemote(i, remote);
           ok = true;
         }
         n = -1;
@@ -317,33 +307,60 @@ export class Fdb {
       }
       i = (i + 1) & mask;
     }
-    if (n >= 0) ok = this.insertLearned(n < MAX_PROBE ? i : -1, n, hi, lo, port, now32, remote); // new: at the free slot, if one was in reach
+    if (n >= 0) ok = this.insertLearned(n < MAX_PROBE ? i : -1, n, hi, lo, port, now32); // new: at the free slot, if one was in reach
     if (ok) {
       // Remember a learn that succeeded: its repeat at the same instant changes nothing.
       this.learntHi = hi;
       this.learntLo = lo;
       this.learntPort = port;
       this.learntNow = now32;
-      this.learntRemote = remote;
     }
     return ok;
   }
 
-  /** A learned MAC heard from another VTEP of the same VXLAN port (the kernel's vxlan: "migrated"). */
-  private moveRemote(slot: number, remote: number): void {
-    this.remotes[slot] = remote;
-    this.remoteMoves++;
-    this.changed();
+  /** The slot of (vid, MAC) if it is on `port`, through a one-entry memo (VXLAN frames repeat a flow), else -1. */
+  private remoteSlotOf(hi: number, lo: number): number {
+    if (lo !== this.remoteLo || hi !== this.remoteHi) {
+      this.remoteHi = hi;
+      this.remoteLo = lo;
+      this.remoteSlot = this.find(hi, lo);
+    }
+    return this.remoteSlot;
   }
 
-  /** Forget both memos: an entry was added, removed or moved. */
+  /**
+   * After `learn` of a frame from a VXLAN port: the VTEP it came from. A
+   * learned entry of that port heard from another VTEP moves there (the
+   * kernel's vxlan: "migrated"); a static entry keeps its own.
+   */
+  learnRemote(vid: number, macHi: number, macLo: number, port: number, remote: number): void {
+    const hi = (vid << 16) | macHi;
+    const lo = macLo | 0;
+    if (lo === this.remoteLo && hi === this.remoteHi && remote === this.remoteLearnt && this.remoteSlot >= 0) return;
+    const slot = this.remoteSlotOf(hi, lo);
+    this.remoteLearnt = remote;
+    if (slot < 0) return;
+    const meta = this.slots[slot * W + META]!;
+    if ((meta & PORT_BITS) !== port || meta & STATIC || this.remotes[slot] === remote) return;
+    if (this.remotes[slot]! >= 0) this.remoteMoves++;
+    this.remotes[slot] = remote;
+  }
+
+  /** The remote VTEP of (vid, MAC)'s entry, -1 for none: after `lookup` found it on a VXLAN port. */
+  remoteOf(vid: number, macHi: number, macLo: number): number {
+    const slot = this.remoteSlotOf((vid << 16) | macHi, macLo | 0);
+    return slot < 0 ? -1 : this.remotes[slot]!;
+  }
+
+  /** Forget the memos: an entry was added, removed or moved. */
   private changed(): void {
     this.learntHi = -1;
     this.seekHi = -1;
+    this.remoteHi = -1;
   }
 
   /** A known MAC seen on another port: a station move, or a fresh learn when its entry had aged out. */
-  private relearn(b: number, meta: number, port: number, now32: number, remote: number): boolean {
+  private relearn(b: number, meta: number, port: number, now32: number): boolean {
     const s = this.slots;
     const from = meta & PORT_BITS;
     const isStatic = (meta & STATIC) !== 0;
@@ -352,7 +369,7 @@ export class Fdb {
     this.changed();
     s[b + META] = (meta & ~PORT_BITS) | port;
     s[b + SEEN] = now32;
-    this.remotes[b / W] = remote;
+    this.remotes[b / W] = -1; // another port: its VTEP (if any) is learned next
     this.perPort[from]!--;
     this.perPort[port]!++;
     if (!isStatic) {
@@ -376,7 +393,7 @@ export class Fdb {
   }
 
   /** A new learned entry; `slot` is the free slot the probe found `dist` slots from home, or -1 when none was within MAX_PROBE. */
-  private insertLearned(slot: number, dist: number, hi: number, lo: number, port: number, now32: number, remote: number): boolean {
+  private insertLearned(slot: number, dist: number, hi: number, lo: number, port: number, now32: number): boolean {
     if (!this.portAdmits(port)) return false;
     if (this.size >= this.maxEntries || (this.maxLearned > 0 && this.learned >= this.maxLearned)) {
       if (this.fullPolicy === "refuse" || !this.evictOne(now32)) {
@@ -386,7 +403,7 @@ export class Fdb {
       }
       slot = -1; // an eviction shifts probe chains: look again
     }
-    const placed = this.place(slot, dist, hi, lo, port, now32, 0, remote);
+    const placed = this.place(slot, dist, hi, lo, port, now32, 0, -1);
     if (placed) this.onLearn?.(hi >>> 16, hi & 0xffff, lo >>> 0, port);
     return placed;
   }

@@ -188,7 +188,10 @@ export class Decider {
           continue;
         }
         if (group === 0 ? stpEnabled : !((groupFwdMask >>> group) & 1)) {
-          if (learns && vlanDrop < 0) fdb.learn(vid, srcHi, srcLo, port, now, remoteIn);
+          if (learns && vlanDrop < 0) {
+            fdb.learn(vid, srcHi, srcLo, port, now);
+            if (remoteIn >= 0) fdb.learnRemote(vid, srcHi, srcLo, port, remoteIn);
+          }
           if (group === 0) {
             const why = this.config.onBpdu?.(batch, i, port);
             drops[port * DROP_REASON_COUNT + (typeof why === "number" ? why : DropReason.bpduConsumed)]!++;
@@ -210,7 +213,10 @@ export class Decider {
         continue;
       }
 
-      if (learns) fdb.learn(vid, srcHi, srcLo, port, now, remoteIn);
+      if (learns) {
+        fdb.learn(vid, srcHi, srcLo, port, now);
+        if (remoteIn >= 0) fdb.learnRemote(vid, srcHi, srcLo, port, remoteIn);
+      }
 
       if (state === PortState.learning) {
         drops[port * DROP_REASON_COUNT + DropReason.portLearning]!++;
@@ -234,7 +240,7 @@ export class Decider {
           } else if (vxOn && vxPort[to] !== 0 && length >= vx.minTooBig && vx.tooBig(to, length, view.getUint16(offset + 12) === tpid, bytes[i * slotSize + 1] !== 0)) {
             drops[port * DROP_REASON_COUNT + DropReason.vxlanTooBig]!++;
           } else {
-            if (vxOn) view.setInt32(offset - VxlanMeta.remote, fdb.foundRemote, true);
+            if (vxOn && vxPort[to] !== 0) view.setInt32(offset - VxlanMeta.remote, fdb.remoteOf(vid, dstHi, dstLo), true);
             egress[out + (to >>> 5)] = 1 << (to & 31);
             forwarded[port]!++;
             if (vlanOn) vlan.countTx(to, vid, length, view.getUint16(offset + 12) === tpid);

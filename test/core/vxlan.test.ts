@@ -49,22 +49,25 @@ describe("FDB entries keep their remote VTEP", () => {
 
   it("learns, looks up and moves between remotes of one port", () => {
     const fdb = new Fdb();
-    fdb.learn(0, hi, lo, 3, 1000, 7);
+    fdb.learn(0, hi, lo, 3, 1000);
+    fdb.learnRemote(0, hi, lo, 3, 7);
     expect(fdb.lookup(0, hi, lo, 1000)).toBe(3);
-    expect(fdb.foundRemote).toBe(7);
-    fdb.learn(0, hi, lo, 3, 1000, 9); // heard from another VTEP: migrated
+    expect(fdb.remoteOf(0, hi, lo)).toBe(7);
+    fdb.learn(0, hi, lo, 3, 1000);
+    fdb.learnRemote(0, hi, lo, 3, 9); // heard from another VTEP: migrated
     expect(fdb.lookup(0, hi, lo, 1001)).toBe(3);
-    expect(fdb.foundRemote).toBe(9);
+    expect(fdb.remoteOf(0, hi, lo)).toBe(9);
     expect(fdb.remoteMoves).toBe(1);
     fdb.learn(0, hi, lo, 1, 1002); // a station move to a plain port clears it
     expect(fdb.lookup(0, hi, lo, 1002)).toBe(1);
-    expect(fdb.foundRemote).toBe(-1);
+    expect(fdb.remoteOf(0, hi, lo)).toBe(-1);
     expect(fdb.entries(1002)[0]!.remote).toBe(-1);
   });
 
   it("ages an entry learned behind a VTEP like any learned entry; a static one stays", () => {
     const fdb = new Fdb({ ageingMs: 1000 });
-    fdb.learn(0, hi, lo, 3, 0, 7);
+    fdb.learn(0, hi, lo, 3, 0);
+    fdb.learnRemote(0, hi, lo, 3, 7);
     const [shi, slo] = parseMac("02:00:00:00:00:02");
     fdb.addStatic(0, shi, slo, 3, false, 8);
     expect(fdb.lookup(0, hi, lo, 999)).toBe(3);
@@ -76,20 +79,24 @@ describe("FDB entries keep their remote VTEP", () => {
   it("keeps a static entry's remote when the MAC is heard from another VTEP", () => {
     const fdb = new Fdb();
     fdb.addStatic(0, hi, lo, 2, false, 4);
-    fdb.learn(0, hi, lo, 2, 5, 5);
+    fdb.learn(0, hi, lo, 2, 5);
+    fdb.learnRemote(0, hi, lo, 2, 5);
     expect(fdb.lookup(0, hi, lo, 6)).toBe(2);
-    expect(fdb.foundRemote).toBe(4);
+    expect(fdb.remoteOf(0, hi, lo)).toBe(4);
   });
 
   it("carries remotes through growth and deletions (the backward shift)", () => {
     const fdb = new Fdb({ initialCapacity: 8 });
     const macs = Array.from({ length: 3000 }, (_, i) => parseMac(`02:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}:01`));
-    macs.forEach(([h, l], i) => fdb.learn(0, h, l, 1, 10, i % 1000));
+    macs.forEach(([h, l], i) => {
+      fdb.learn(0, h, l, 1, 10);
+      fdb.learnRemote(0, h, l, 1, i % 1000);
+    });
     for (let i = 0; i < macs.length; i += 3) fdb.delete(0, macs[i]![0], macs[i]![1]);
     macs.forEach(([h, l], i) => {
       const port = fdb.lookup(0, h, l, 11);
       if (i % 3 === 0) expect(port).toBe(-1);
-      else expect(fdb.foundRemote).toBe(i % 1000);
+      else expect(fdb.remoteOf(0, h, l)).toBe(i % 1000);
     });
   });
 });
@@ -154,7 +161,7 @@ describe("decisions on a VXLAN port", () => {
     expect(egressOf(batch, 0)).toEqual([1, 2]); // unknown: flooded to the plain ports
     const [hi, lo] = parseMac(B);
     expect(fdb.lookup(0, hi, lo, 0)).toBe(0);
-    expect(fdb.foundRemote).toBe(5);
+    expect(fdb.remoteOf(0, hi, lo)).toBe(5);
 
     fromPort(batch, 0, 1, buildFrame({ src: A, dst: B }));
     fromPort(batch, 1, 1, buildFrame({ src: A, dst: "ff:ff:ff:ff:ff:ff" }));
@@ -188,7 +195,8 @@ describe("decisions on a VXLAN port", () => {
   it("keeps frames longer than the overlay MTU off the VXLAN port, counted; GSO frames pass", () => {
     const { batch, decider, drops, fdb, vxlan } = core();
     const [hi, lo] = parseMac(B);
-    fdb.learn(0, hi, lo, 0, 0, 3);
+    fdb.learn(0, hi, lo, 0, 0);
+    fdb.learnRemote(0, hi, lo, 0, 3);
     const big = buildFrame({ src: A, dst: B, payload: new Uint8Array(1451) });
     fromPort(batch, 0, 1, big);
     fromPort(batch, 1, 1, buildFrame({ src: A, dst: "ff:ff:ff:ff:ff:ff", payload: new Uint8Array(1451) }));
