@@ -8,6 +8,7 @@
             "native/addon.cc",
             "native/dataplane.cc",
             "native/tap.cc",
+            "native/tap-uring.cc",
             "native/packet.cc",
             "native/packet-mmsg.cc",
             "native/packet-v2.cc",

@@ -26,8 +26,12 @@ import { TapbridgeProcess } from "./tapbridge-process.js";
 
 /** The contenders measured by default. */
 export const CONTENDER_KEYS = ["kernel", "tap", "packet", "ovs", "vlan1", "pair", "vlan"] as const;
-/** Measured only when named in --only: `packet` with each AF_PACKET receive mode (PacketPortOptions.rxMode). */
-export const EXTRA_KEYS = ["v2", "v3", "mmsg"] as const;
+/**
+ * Measured only when named in --only: `packet` with each AF_PACKET receive
+ * mode (PacketPortOptions.rxMode), and `uring`: `tap` with TAP I/O through
+ * io_uring (TAPBRIDGE_TAP_IO=uring).
+ */
+export const EXTRA_KEYS = ["v2", "v3", "mmsg", "uring"] as const;
 export const ALL_KEYS = [...CONTENDER_KEYS, ...EXTRA_KEYS] as const;
 export type ContenderKey = (typeof ALL_KEYS)[number];
 
@@ -42,6 +46,7 @@ export const CONTENDER_LABELS: Record<ContenderKey, string> = {
   v2: "tapbridge (AF_PACKET on veth, TPACKET_V2 ring receive)",
   v3: "tapbridge (AF_PACKET on veth, TPACKET_V3 ring receive)",
   mmsg: "tapbridge (AF_PACKET on veth, recvmmsg receive)",
+  uring: "tapbridge (TAP ports, I/O through io_uring)",
 };
 
 /**
@@ -116,7 +121,7 @@ export async function kernelBridge(lab: Lab): Promise<Contender> {
  * in a namespace of its own and idle. `vlan`: both hosts' TAPs are access
  * ports of VLAN 59 (the `vlan1` contender: VLAN filtering on, same path).
  */
-export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t", vlan = false): Promise<Contender> {
+export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t", vlan = false, env?: Record<string, string>): Promise<Contender> {
   const a = await lab.netns(`${tag}A`);
   const b = await lab.netns(`${tag}B`);
   const devA = lab.ifname(`${tag}a0`);
@@ -127,7 +132,7 @@ export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t", vlan = 
     const ns = await lab.netns(`${tag}X${i}`);
     args.push("--tap", `${lab.ifname(`${tag}x${i}`)}@${ns}`);
   }
-  const tb = await TapbridgeProcess.start(args);
+  const tb = await TapbridgeProcess.start(args, undefined, env);
   try {
     await lab.address(a, devA, `${IP_A}/${PREFIX}`);
     await lab.address(b, devB, `${IP_B}/${PREFIX}`);
@@ -135,7 +140,7 @@ export async function tapbridgeTaps(lab: Lab, extraPorts = 0, tag = "t", vlan = 
     await tb.stop();
     throw error;
   }
-  return finish(lab, { key: vlan ? "vlan1" : "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
+  return finish(lab, { key: vlan ? "vlan1" : env ? "uring" : "tap", a, b, devA, devB, switchPid: tb.pid, tapbridge: tb, stop: () => tb.stop() });
 }
 
 /**
@@ -249,6 +254,7 @@ export const BUILDERS: Record<ContenderKey, (lab: Lab) => Promise<Contender>> = 
   v2: (lab) => tapbridgePacket(lab, "v2"),
   v3: (lab) => tapbridgePacket(lab, "v3"),
   mmsg: (lab) => tapbridgePacket(lab, "mmsg"),
+  uring: (lab) => tapbridgeTaps(lab, 0, "u", false, { TAPBRIDGE_TAP_IO: "uring" }),
   ovs: openVswitch,
   vlan1: (lab) => tapbridgeTaps(lab, 0, "w", true),
   pair: (lab) => tapbridgeTwoInstances(lab, "pair"),

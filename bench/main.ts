@@ -62,6 +62,7 @@ Options:
   --runs N             runs per figure (default 3; 1 with --quick)
   --only LIST          contenders, comma-separated: kernel,tap,packet,ovs,vlan1,pair,vlan (default all)
                        and, on request only, v2,v3,mmsg (AF_PACKET with that receive mode)
+                       and uring (TAP ports with I/O through io_uring)
   --skip-micro         skip the in-memory microbenchmarks and scaling curves
   --skip-scaling       skip the scaling measurements
   --out DIR            where results go (default bench/results)
@@ -380,6 +381,7 @@ export async function main(argv: string[]): Promise<number> {
     v2: "AF_PACKET V2",
     v3: "AF_PACKET V3",
     mmsg: "AF_PACKET mmsg",
+    uring: "TAP io_uring",
   };
   const labels = Object.fromEntries(ALL_KEYS.map((k) => [k, short[k]]));
   console.log(`two namespaces A (${"10.77.0.1"}) and B (10.77.0.2) through each switch; tests interleaved across contenders`);

@@ -36,7 +36,7 @@ export interface Target {
 }
 
 /** One tapbridge between A and B (the single-instance targets apply). */
-const isTapbridge = (k: ContenderKey) => k === "tap" || k === "packet" || k === "vlan1" || k === "v2" || k === "v3" || k === "mmsg";
+const isTapbridge = (k: ContenderKey) => k === "tap" || k === "packet" || k === "vlan1" || k === "v2" || k === "v3" || k === "mmsg" || k === "uring";
 /** Every contender that is tapbridge (it has dataplane counters). */
 const hasDataplane = (k: ContenderKey) => isTapbridge(k) || k === "pair" || k === "vlan";
 const isVlan = (k: ContenderKey) => k === "vlan" || k === "vlan1";

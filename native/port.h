@@ -106,6 +106,7 @@ struct Port {
   Ring ring;               // AF_PACKET, rxMode v2 / v3
   MmsgRx* mmsg = nullptr;  // AF_PACKET, rxMode mmsg: receive scratch (packet-mmsg.cc)
   VxlanState* vxlan = nullptr;  // kVxlan: the remote table and scratch (vxlan.h)
+  uint32_t uringRxHint = 0;  // TAP through io_uring: reads to submit next (tap-uring.cc)
 };
 
 // Where a receive function puts frames (slots 0..max-1).

@@ -17,6 +17,7 @@
 
 #include "netns.h"
 #include "port-policy.h"
+#include "tap-uring.h"
 
 namespace tapbridge {
 
@@ -80,6 +81,7 @@ void TapClearPersist(Port* port) {
 }
 
 uint32_t TapReceive(Port* port, const RxBatch& b, bool* more) {
+  if (TapUringEnabled()) return TapUringReceive(port, b, more);
   const uint32_t cap = b.slotSize - kVnetArea - kHeadroom;
   uint32_t n = 0;
   *more = false;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tap-uring.h"
 #include "vxlan.h"
 
 namespace tapbridge {
@@ -38,6 +39,7 @@ Transmitter::Transmitter(uint32_t slotSize) {
   retag_.reset(new uint8_t[frameCap_ + kVlanHlen]);
   scratch_.reset(new uint8_t[scratchCap_]);
   segs_.reset(new Segment[kQueueCap]);
+  results_.reset(new int32_t[kQueueCap]);
   remoteOf_.reset(new int32_t[kQueueCap]());
   fdOf_.reset(new int[kQueueCap]());
   gsoIovs_.reset(new struct iovec[2 * kVxlanGsoMaxSegs]());
@@ -91,7 +93,7 @@ bool Transmitter::SendFrame(Port* port, const uint8_t* vnet, const uint8_t* fram
     stats[kTxOversize] += 1;
     return true;
   }
-  if (port->kind == PortKind::kTap) scratchUsed_ = 0;  // TAP frames leave at once: the scratch is free again
+  if (Immediate(port)) scratchUsed_ = 0;  // TAP frames leave at once: the scratch is free again
   const VlanForm form = VlanEgressForm(tag, frame, len, port->index, untagged);
   const bool gso = (vnet[1] & 0x7f) != 0;  // gso_type, without the ECN flag
   GsoPlan plan;
@@ -155,7 +157,7 @@ bool Transmitter::SendSegmented(Port* port, const GsoPlan& plan, const uint8_t* 
 
 bool Transmitter::Out(Port* port, const uint8_t* vnet, const uint8_t* frame, uint32_t len, double* stats) {
   struct iovec local[2];
-  struct iovec* iov = port->kind == PortKind::kTap ? local : iovs_.get() + kIovsPerMsg * queued_;
+  struct iovec* iov = Immediate(port) ? local : iovs_.get() + kIovsPerMsg * queued_;
   iov[0] = {const_cast<uint8_t*>(vnet), kVnetHdrLen};
   iov[1] = {const_cast<uint8_t*>(frame), len};
   return Emit(port, iov, 2, len, stats);
@@ -165,7 +167,7 @@ bool Transmitter::OutSpliced(Port* port, VlanForm form, uint32_t tag, const uint
                              uint32_t len, double* stats) {
   VlanScratch localScratch;
   struct iovec local[kIovsPerMsg];
-  const bool tap = port->kind == PortKind::kTap;
+  const bool tap = Immediate(port);
   struct iovec* iov = tap ? local : iovs_.get() + kIovsPerMsg * queued_;
   uint32_t wire = 0;
   const int n = VlanIov(form, tag, vnet, true, frame, len, tap ? &localScratch : &vlan_[queued_], iov, &wire);
@@ -173,7 +175,7 @@ bool Transmitter::OutSpliced(Port* port, VlanForm form, uint32_t tag, const uint
 }
 
 bool Transmitter::Emit(Port* port, struct iovec* iov, int n, uint32_t len, double* stats) {
-  if (port->kind == PortKind::kTap) {
+  if (Immediate(port)) {
     ssize_t r;
     do {
       r = writev(port->fd, iov, n);
@@ -319,6 +321,7 @@ bool Transmitter::EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, 
 }
 
 bool Transmitter::Flush(Port* port, double* stats, bool keepScratch) {
+  if (port->kind == PortKind::kTap) return FlushUring(port, stats);
   bool up = true;
   uint32_t i = 0;
   const bool vxlan = port->kind == PortKind::kVxlan;
@@ -367,6 +370,29 @@ bool Transmitter::Flush(Port* port, double* stats, bool keepScratch) {
   }
   queued_ = 0;
   if (!keepScratch) scratchUsed_ = 0;
+  return up;
+}
+
+// A TAP port's queue through io_uring (tap-uring.cc): one submission, then
+// each frame's result as Emit would have counted its writev.
+bool Transmitter::FlushUring(Port* port, double* stats) {
+  TapUringWrite(port->fd, msgs_.get(), queued_, results_.get());
+  stats[kTxSyscalls] += 1;
+  bool up = true;
+  for (uint32_t i = 0; i < queued_; i++) {
+    const int32_t r = results_[i];
+    if (r >= 0) {
+      stats[kTxPackets] += 1;
+      stats[kTxBytes] += lens_[i];
+    } else if (DeviceDown(-r)) {
+      stats[kTxLinkDown] += 1;
+      up = false;
+    } else {
+      stats[QueueFull(-r) ? kTxDropped : kTxErrors] += 1;
+    }
+  }
+  queued_ = 0;
+  scratchUsed_ = 0;
   return up;
 }
 

@@ -27,6 +27,7 @@
 #include <memory>
 
 #include "gso.h"
+#include "tap-uring.h"
 #include "port.h"
 #include "vlan.h"
 
@@ -77,6 +78,9 @@ class Transmitter {
   // keepScratch: frames still being queued point into the scratch (a VXLAN
   // replication that filled the queue): do not hand it out again yet.
   bool Flush(Port* port, double* stats, bool keepScratch = false);
+  bool FlushUring(Port* port, double* stats);
+  // TAP frames are written one by one (writev), unless TAP I/O goes through io_uring (tap-uring.h).
+  static bool Immediate(const Port* port) { return port->kind == PortKind::kTap && !TapUringEnabled(); }
   // Queues the message at iov once per destination remote (vxlan.h).
   bool EmitVxlan(Port* port, struct iovec* iov, int n, uint32_t len, double* stats);
   // A GSO frame to a VXLAN port as UDP GSO: segmented once, then one
@@ -104,6 +108,7 @@ class Transmitter {
   size_t scratchCap_ = 0;
   size_t scratchUsed_ = 0;
   std::unique_ptr<Segment[]> segs_;
+  std::unique_ptr<int32_t[]> results_;  // per queued TAP frame, with io_uring
 };
 
 }  // namespace tapbridge
