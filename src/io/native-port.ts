@@ -172,6 +172,7 @@ export class PacketPort extends NativePort {
 
   open(dp: NativeDataplane, index: number): void {
     const path = this.netns ? netnsPath(this.netns) : undefined;
+    const rxMode = this.options.rxMode ?? defaultRxMode(); // a bad TAPBRIDGE_PACKET_RX is its own sentence
     try {
       this.adopt(
         dp.openPacket(index, {
@@ -179,7 +180,7 @@ export class PacketPort extends NativePort {
           ...(path ? { netnsPath: path } : {}),
           promisc: this.options.promisc ?? true,
           vnetHdr: this.options.vnetHdr ?? true,
-          ...rxModeOption(this.options.rxMode ?? defaultRxMode()),
+          ...rxModeOption(rxMode),
         }),
       );
     } catch (error) {
