@@ -90,7 +90,7 @@ describe("a VXLAN port and the kernel's vxlan device", () => {
         expect(report.error, r.stderr).toBeUndefined();
         expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
       } finally {
-        server.kill();
+        await stopServer(server);
       }
     }
     const stats = bridge.portStats(vx);
@@ -134,7 +134,7 @@ describe("a VXLAN port over IPv6 and the kernel's vxlan device", () => {
       expect(report.error, r.stderr).toBeUndefined();
       expect(report.end!.sum_received!.bytes).toBeGreaterThan(1_000_000);
     } finally {
-      server.kill();
+      await stopServer(server);
     }
     bridge.close();
   });
@@ -240,3 +240,12 @@ describe("malformed datagrams on a VXLAN port's socket", () => {
     bridge.close();
   });
 });
+
+/** Stop an iperf3 server and wait until it is gone, so the next one's listening socket is its own (a one-shot server still closing made a client see "connection refused"). */
+async function stopServer(server: import("node:child_process").ChildProcess): Promise<void> {
+  if (server.exitCode === null && server.signalCode === null) {
+    const gone = new Promise((r) => server.once("exit", r));
+    server.kill();
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+  }
+}

@@ -69,7 +69,7 @@ async function iperf(reverse: boolean): Promise<number> {
     if (!report.end?.sum_received) throw new Error(`iperf3 failed: ${report.error ?? r.stderr}`);
     return report.end.sum_received.bytes;
   } finally {
-    server.kill();
+    await stopServer(server);
   }
 }
 
@@ -92,3 +92,12 @@ describe("a VXLAN port and Open vSwitch's userspace VXLAN port", () => {
     expect(Object.keys(bridge.portStats(vx).drops).filter((r) => r.startsWith("vxlan"))).toEqual([]);
   });
 });
+
+/** Stop an iperf3 server and wait until it is gone, so the next one's listening socket is its own (a one-shot server still closing made a client see "connection refused"). */
+async function stopServer(server: import("node:child_process").ChildProcess): Promise<void> {
+  if (server.exitCode === null && server.signalCode === null) {
+    const gone = new Promise((r) => server.once("exit", r));
+    server.kill();
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+  }
+}
