@@ -18,7 +18,7 @@ import { Lab } from "../../src/testing/lab.js";
 import { cleanupDaemons, DaemonProcess, tempDir, until } from "./helpers.js";
 import { capture, pings } from "./networks/helpers.js";
 
-const lab = new Lab("tbh");
+const lab = new Lab("nmh");
 let host = "";
 let g1 = "";
 let g2 = "";

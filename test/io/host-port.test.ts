@@ -20,7 +20,7 @@ import { buildFrame } from "../../src/core/frame.js";
 import { Lab, run } from "../../src/testing/lab.js";
 
 const CLI = fileURLToPath(new URL("../../bin/tapbridge.js", import.meta.url));
-const lab = new Lab("tbk");
+const lab = new Lab("nmk");
 let h = "";
 let g1 = "";
 const HOST_MAC = "52:54:00:77:00:01";

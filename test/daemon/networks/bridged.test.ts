@@ -17,7 +17,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, REPO, tempDir, until } from "../helpers.js";
 import { FAR, pings, snapshot, tearDown, type HostSnapshot, untilAttached, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbb");
+const lab = new Lab("nmb");
 let host = "";
 let g1 = "";
 let daemon: DaemonProcess;

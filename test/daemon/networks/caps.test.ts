@@ -15,7 +15,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { CLI, DaemonProcess, REPO, tempDir } from "../helpers.js";
 import { dhcp, snapshot, tearDown, udhcpcScript, uplinkWorld, type HostSnapshot } from "./helpers.js";
 
-const lab = new Lab("tbx");
+const lab = new Lab("nmx");
 let host = "";
 let g1 = "";
 let before: HostSnapshot;

@@ -17,7 +17,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, REPO, tempDir } from "../helpers.js";
 import { capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbo");
+const lab = new Lab("nmo");
 let host = "";
 let up = "";
 const g: string[] = [];

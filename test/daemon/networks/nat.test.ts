@@ -21,7 +21,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, tempDir } from "../helpers.js";
 import { FAR, capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbn");
+const lab = new Lab("nmn");
 let host = "";
 let up = "";
 let g1 = "";

@@ -13,7 +13,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, tempDir } from "../helpers.js";
 import { FAR, capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbs");
+const lab = new Lab("nms");
 let d = "";
 let h = "";
 let up = "";

@@ -15,7 +15,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, REPO, tempDir } from "../helpers.js";
 import { pings, snapshot, tearDown, type HostSnapshot, untilAttached } from "./helpers.js";
 
-const lab = new Lab("tbp");
+const lab = new Lab("nmp");
 let host = "";
 const g: string[] = [];
 let daemon: DaemonProcess;

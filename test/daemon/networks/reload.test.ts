@@ -13,7 +13,7 @@ import { parseConfig } from "../../../src/daemon/config.js";
 import { DaemonProcess, tempDir } from "../helpers.js";
 import { snapshot, tearDown, type HostSnapshot, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbl");
+const lab = new Lab("nml");
 let host = "";
 let daemon: DaemonProcess;
 let before: HostSnapshot;

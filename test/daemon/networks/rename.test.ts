@@ -10,7 +10,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, tempDir, until } from "../helpers.js";
 import { FAR, pings, snapshot, tearDown, uplinkWorld, type HostSnapshot } from "./helpers.js";
 
-const lab = new Lab("tbm");
+const lab = new Lab("nmm");
 let host = "";
 let daemon: DaemonProcess;
 let before: HostSnapshot;

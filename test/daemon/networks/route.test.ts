@@ -15,7 +15,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, REPO, tempDir } from "../helpers.js";
 import { FAR, capture, dhcp, pings, snapshot, tearDown, type HostSnapshot, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbt");
+const lab = new Lab("nmt");
 let host = "";
 let up = "";
 let g1 = "";

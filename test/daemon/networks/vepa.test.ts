@@ -18,7 +18,7 @@ import { Lab, run } from "../../../src/testing/lab.js";
 import { DaemonProcess, tempDir } from "../helpers.js";
 import { capture, pings, tearDown } from "./helpers.js";
 
-const lab = new Lab("tbq");
+const lab = new Lab("nmq");
 let sw = "";
 let g1 = "";
 let g2 = "";

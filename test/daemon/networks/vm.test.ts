@@ -21,7 +21,7 @@ import { Lab } from "../../../src/testing/lab.js";
 import { DaemonProcess, REPO, tempDir, until } from "../helpers.js";
 import { FAR, capture, dhcp, tearDown, udhcpcScript, untilAttached, uplinkWorld } from "./helpers.js";
 
-const lab = new Lab("tbv");
+const lab = new Lab("nmv");
 let host = "";
 let up = "";
 let g1 = "";
