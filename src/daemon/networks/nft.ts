@@ -73,6 +73,12 @@ export function networkRuleset(input: RuleInput): string | undefined {
     if (v4.length) forward.push(`iifname ${q(h)} ip saddr ${set(v4)} accept`, `oifname ${q(h)} ip daddr ${set(v4)} accept`);
     if (v6.length) forward.push(`iifname ${q(h)} ip6 saddr ${set(v6)} accept`, `oifname ${q(h)} ip6 daddr ${set(v6)} accept`);
   }
+  // host-only: the subnet is not forwarded whatever interface it arrives on — a guest's frame also reaches the
+  // host's own stack on the guest's AF_PACKET port (vnetN), which may answer its ARP (arp_ignore 0) and route it.
+  if (mode === "host-only") {
+    if (v4.length) forward.push(`ip saddr ${set(v4)} drop`, `ip daddr ${set(v4)} drop`);
+    if (v6.length) forward.push(`ip6 saddr ${set(v6)} drop`, `ip6 daddr ${set(v6)} drop`);
+  }
   // Everything else in or out of the host port is not forwarded (host-only: all of it).
   forward.push(`iifname ${q(h)} drop`, `oifname ${q(h)} drop`);
   const t = tableName(input.network);
