@@ -20,7 +20,7 @@
  * a spoofed gateway, the spoofer's port, not the gateway's.
  */
 import { MAX_PORTS } from "./abi.js";
-import { halfSipHash13, randomHashKey } from "./fdb-hash.js";
+import { halfSipHash13, randomHashKey, type HashKey } from "./fdb-hash.js";
 
 export const TRACKED = 1024;
 
@@ -47,7 +47,7 @@ export class FlapDetector {
   readonly blamed = new Float64Array(MAX_PORTS);
   readonly last: FlapReport = { home: -1, moves: 0 };
 
-  private readonly key = randomHashKey();
+  private readonly key: HashKey;
   private readonly keyHi = new Int32Array(TRACKED);
   private readonly keyLo = new Int32Array(TRACKED);
   private readonly used = new Uint8Array(TRACKED);
@@ -57,7 +57,9 @@ export class FlapDetector {
   private readonly windowStart = new Float64Array(TRACKED);
   private readonly lastMove = new Float64Array(TRACKED);
 
-  constructor(settings: FlapSettings = { moves: 5, windowMs: 10_000 }) {
+  /** `key` is random unless given (tests pass a fixed one so that which movers share a slot is reproducible). */
+  constructor(settings: FlapSettings = { moves: 5, windowMs: 10_000 }, key: HashKey = randomHashKey()) {
+    this.key = key;
     this.moves = settings.moves;
     this.windowMs = settings.windowMs;
   }

@@ -112,6 +112,17 @@ describe("example configs", () => {
     type FdbJson = { mac: string; vlan?: number; state: string };
     const fdb = async (args: string[]) => JSON.parse((await d.cli(["fdb", "show", ...args, "-j"])).stdout) as FdbJson[];
     expect((await fdb(["vlan", "59"])).length).toBeGreaterThan(0);
+    // The unanswered pings above leave ARP probes in flight for a few seconds; a probe after the flush would
+    // rightly be learned again. Flush once VLAN 59 has been quiet (no frame received in it) for 2 s.
+    const rx59 = async () => {
+      const rows = JSON.parse((await d.cli(["vlan", "show", "-s", "-j"])).stdout) as StatsRow[];
+      return rows.reduce((n, r) => n + (r.vlans.find((x) => x.vid === 59)?.rx_packets ?? 0), 0);
+    };
+    for (let last = await rx59(), quietSince = Date.now(), t0 = Date.now(); Date.now() - quietSince < 2000 && Date.now() - t0 < 30_000; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = await rx59();
+      if (now !== last) [last, quietSince] = [now, Date.now()];
+    }
     const flushed = await d.cli(["fdb", "flush", "dev", "br0", "vlan", "59"]);
     expect(flushed.code, flushed.stderr).toBe(0);
     expect(flushed.stdout).toMatch(/^[1-9]\d* learned entr(y|ies) flushed from br0 vlan 59\n$/);
