@@ -17,6 +17,8 @@
 // 4 bytes earlier (in the headroom). No frame body is ever moved.
 #include "packet-mmsg.h"
 
+#include "packet-tag.h"
+
 #include <linux/if_packet.h>
 #include <sys/socket.h>
 
@@ -108,18 +110,8 @@ bool MmsgFinish(uint8_t* slot, uint32_t slotSize, uint32_t got, bool truncated, 
     }
     const uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : 0x8100;
     const uint16_t tci = aux->tp_vlan_tci;
-    start[12] = static_cast<uint8_t>(tpid >> 8);
-    start[13] = static_cast<uint8_t>(tpid);
-    start[14] = static_cast<uint8_t>(tci >> 8);
-    start[15] = static_cast<uint8_t>(tci);
-    // csum_start and hdr_len were computed for the untagged frame.
-    uint16_t hdrLen, csumStart;
-    memcpy(&hdrLen, slot + 2, 2);
-    memcpy(&csumStart, slot + 6, 2);
-    if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
-    if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
-    memcpy(slot + 2, &hdrLen, 2);
-    memcpy(slot + 6, &csumStart, 2);
+    WriteVlanTag(start + 12, tpid, tci);
+    ShiftVnetHdrForTag(slot);
     *length = len + 4;
     *offset = kVnetArea + kHeadroom - 4;
   } else {

@@ -53,6 +53,7 @@
 #include <cstring>
 
 #include "packet-mmsg.h"
+#include "packet-tag.h"
 
 namespace tapbridge {
 
@@ -106,20 +107,8 @@ uint32_t V2Receive(Port* port, const RxBatch& b, bool* more) {
         if (tagged) {
           const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) ? h->tp_vlan_tpid : 0x8100;
           const uint16_t tci = h->tp_vlan_tci;
-          memcpy(dst, mac, 12);
-          dst[12] = static_cast<uint8_t>(tpid >> 8);
-          dst[13] = static_cast<uint8_t>(tpid);
-          dst[14] = static_cast<uint8_t>(tci >> 8);
-          dst[15] = static_cast<uint8_t>(tci);
-          memcpy(dst + 16, mac + 12, snap - 12);
-          // csum_start and hdr_len were computed for the untagged frame.
-          uint16_t hdrLen, csumStart;
-          memcpy(&hdrLen, slot + 2, 2);
-          memcpy(&csumStart, slot + 6, 2);
-          if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
-          if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
-          memcpy(slot + 2, &hdrLen, 2);
-          memcpy(slot + 6, &csumStart, 2);
+          CopyWithVlanTag(dst, mac, snap, tpid, tci);
+          ShiftVnetHdrForTag(slot);
         } else {
           memcpy(dst, mac, snap);
         }

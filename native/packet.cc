@@ -22,6 +22,7 @@
 
 #include "netns.h"
 #include "packet-mmsg.h"
+#include "packet-tag.h"
 #include "packet-v2.h"
 #include "port-policy.h"
 #include "rtnl.h"
@@ -209,20 +210,8 @@ uint32_t PacketReceive(Port* port, const RxBatch& b, bool* more) {
       if (tagged) {
         uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
         uint16_t tci = h->hv1.tp_vlan_tci;
-        memcpy(dst, mac, 12);
-        dst[12] = static_cast<uint8_t>(tpid >> 8);
-        dst[13] = static_cast<uint8_t>(tpid);
-        dst[14] = static_cast<uint8_t>(tci >> 8);
-        dst[15] = static_cast<uint8_t>(tci);
-        memcpy(dst + 16, mac + 12, snap - 12);
-        // csum_start and hdr_len were computed for the untagged frame.
-        uint16_t hdrLen, csumStart;
-        memcpy(&hdrLen, slot + 2, 2);
-        memcpy(&csumStart, slot + 6, 2);
-        if (slot[0] & 1) csumStart = static_cast<uint16_t>(csumStart + 4);
-        if (hdrLen) hdrLen = static_cast<uint16_t>(hdrLen + 4);
-        memcpy(slot + 2, &hdrLen, 2);
-        memcpy(slot + 6, &csumStart, 2);
+        CopyWithVlanTag(dst, mac, snap, tpid, tci);
+        ShiftVnetHdrForTag(slot);
       } else {
         memcpy(dst, mac, snap);
       }
