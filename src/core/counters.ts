@@ -4,7 +4,7 @@
  * reason. Transmit counters of native ports live in the addon (portStats).
  */
 import { MAX_PORTS } from "./abi.js";
-import { DROP_REASON_COUNT } from "./reasons.js";
+import { DROP_REASON_COUNT, DROP_REASON_NAMES } from "./reasons.js";
 
 /** Kinds of flood counted per port (storm.ts FloodKind). */
 export const FLOOD_KINDS = 3;
@@ -52,4 +52,18 @@ export class Counters {
   dropsOf(port: number): Float64Array {
     return this.drops.subarray(port * DROP_REASON_COUNT, (port + 1) * DROP_REASON_COUNT);
   }
+}
+
+/**
+ * The names of the drop reasons whose counters moved for `port` since
+ * `before` (a copy of `drops` taken earlier), joined with "|"; "" when none
+ * did. What taps and samplers report for a frame the batch dropped.
+ */
+export function dropReasonsSince(drops: Float64Array, before: Float64Array, port: number): string {
+  const names: string[] = [];
+  for (let r = 0; r < DROP_REASON_COUNT; r++) {
+    const k = port * DROP_REASON_COUNT + r;
+    if (drops[k]! !== before[k]!) names.push(DROP_REASON_NAMES[r] || `reason_${r}`);
+  }
+  return names.join("|");
 }

@@ -11,9 +11,9 @@
  */
 import { EGRESS_WORDS } from "../core/abi.js";
 import type { Batch } from "../core/batch.js";
-import type { Counters } from "../core/counters.js";
+import { type Counters, dropReasonsSince } from "../core/counters.js";
 import { macFromBytes } from "../core/frame.js";
-import { DROP_REASON_COUNT, DROP_REASON_NAMES } from "../core/reasons.js";
+import { DROP_REASON_COUNT } from "../core/reasons.js";
 
 export interface DropSample {
   /** Ingress port index. */
@@ -86,12 +86,6 @@ export class DropSampler {
   }
 
   private reason(port: number): string {
-    const drops = this.counters.drops;
-    const names: string[] = [];
-    for (let r = 0; r < DROP_REASON_COUNT; r++) {
-      const k = port * DROP_REASON_COUNT + r;
-      if (drops[k]! !== this.before[k]!) names.push(DROP_REASON_NAMES[r] || `reason_${r}`);
-    }
-    return names.join("|") || "unknown";
+    return dropReasonsSince(this.counters.drops, this.before, port) || "unknown";
   }
 }

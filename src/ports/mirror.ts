@@ -14,8 +14,8 @@
  */
 import { EGRESS_WORDS } from "../core/abi.js";
 import type { Batch } from "../core/batch.js";
-import type { Counters } from "../core/counters.js";
-import { DROP_REASON_COUNT, DROP_REASON_NAMES } from "../core/reasons.js";
+import { type Counters, dropReasonsSince } from "../core/counters.js";
+import { DROP_REASON_COUNT } from "../core/reasons.js";
 import { egressForm, egressFrame } from "../core/vlan-egress.js";
 
 export interface MirroredFrame {
@@ -109,12 +109,6 @@ export class Mirrors {
   }
 
   private reason(port: number): string {
-    const drops = this.counters.drops;
-    const names: string[] = [];
-    for (let r = 0; r < DROP_REASON_COUNT; r++) {
-      const k = port * DROP_REASON_COUNT + r;
-      if (drops[k]! !== this.before[k]!) names.push(DROP_REASON_NAMES[r] || `reason_${r}`);
-    }
-    return names.join("|") || "dropped";
+    return dropReasonsSince(this.counters.drops, this.before, port) || "dropped";
   }
 }
